@@ -1,0 +1,141 @@
+"""The oracle: every answer and every derivation step, checked numerically.
+
+Nothing here uses the step engine or `sympy.diff`. A claimed derivative is
+compared with mpmath's numeric derivative of the function at several random
+points inside the problem's domain (30 significant digits, relative tolerance
+1e-9). Points where either side is complex, infinite or undefined are skipped;
+fewer than `MIN_POINTS` usable points is a failure, never a pass.
+
+`check_contract` reads the sheet.json `check` strings back with
+`sympy.parse_expr` (plain SymPy names, real symbols), so what is checked is
+exactly what a reader of the key would check.
+"""
+
+import random
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from .compose import Domain
+from .functions import to_elementary
+
+MIN_POINTS = 3
+SAMPLE_POINTS = 4
+DIGITS = 30
+TOLERANCE = mpmath.mpf("1e-9")
+
+Point = dict[sp.Symbol, mpmath.mpf]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    detail: str = ""
+
+
+def sample_points(domain: Domain, variables, rng: random.Random, n: int = SAMPLE_POINTS) -> list[Point]:
+    low, high = domain.sample_interval
+    return [{v: mpmath.mpf(round(rng.uniform(low, high), 4)) for v in variables} for _ in range(n)]
+
+
+def _numeric(fn, args):
+    try:
+        value = fn(*args)
+    except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+        return None
+    if isinstance(value, mpmath.mpc):
+        if abs(value.imag) > 1e-20:
+            return None
+        value = value.real
+    try:
+        value = mpmath.mpf(value)
+    except (TypeError, ValueError):
+        return None
+    return value if mpmath.isfinite(value) else None
+
+
+def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: list[Point]) -> Verdict:
+    """Does `claimed` equal d/d`wrt` `expr` at the points (numerically)?"""
+    symbols = sorted({wrt} | set(points[0]) | expr.free_symbols | claimed.free_symbols,
+                     key=lambda s: s.name)
+    fn = sp.lambdify(symbols, to_elementary(expr), modules="mpmath")
+    claimed_fn = sp.lambdify(symbols, to_elementary(claimed), modules="mpmath")
+    index = symbols.index(wrt)
+    usable = 0
+    with mpmath.workdps(DIGITS):
+        for point in points:
+            args = [point.get(s) for s in symbols]
+            if any(a is None for a in args):
+                return Verdict(False, f"no value for a free symbol of {sp.sstr(expr)}")
+            got = _numeric(claimed_fn, args)
+            if got is None or _numeric(fn, args) is None:
+                continue
+
+            def along(t, args=args):
+                shifted = list(args)
+                shifted[index] = t
+                return fn(*shifted)
+
+            try:
+                want = _numeric(lambda t: mpmath.diff(along, t), [args[index]])
+            except (ZeroDivisionError, ValueError, OverflowError):
+                want = None
+            if want is None:
+                continue
+            usable += 1
+            if abs(got - want) > TOLERANCE * max(1, abs(got), abs(want)):
+                where = ", ".join(f"{s}={mpmath.nstr(v, 6)}" for s, v in point.items())
+                return Verdict(False, f"at {where}: claimed {mpmath.nstr(got, 12)}, numeric {mpmath.nstr(want, 12)}")
+    if usable < MIN_POINTS:
+        return Verdict(False, f"only {usable} usable points (need {MIN_POINTS})")
+    return Verdict(True)
+
+
+def check_tree(step, points: list[Point]) -> Verdict:
+    """Every node's result must equal the derivative of its expression."""
+    verdict = derivative_agrees(step.expr, step.wrt, step.result, points)
+    if not verdict.ok:
+        return Verdict(False, f"{step.rule} step on {sp.sstr(step.expr)}: {verdict.detail}")
+    parts = dict(step.parts)
+    for sub in step.substeps:
+        sub_points = points
+        if step.rule == "chain" and sub.wrt == parts["u"]:
+            sub_points = _inner_points(parts["inner"], parts["u"], points)
+        verdict = check_tree(sub, sub_points)
+        if not verdict.ok:
+            return verdict
+    return Verdict(True)
+
+
+def _inner_points(inner: sp.Expr, u: sp.Symbol, points: list[Point]) -> list[Point]:
+    """The chain rule's outer derivative is checked at u = inner(x) for each x."""
+    symbols = sorted(points[0], key=lambda s: s.name)
+    fn = sp.lambdify(symbols, to_elementary(inner), modules="mpmath")
+    out = []
+    with mpmath.workdps(DIGITS):
+        for point in points:
+            value = _numeric(fn, [point[s] for s in symbols])
+            if value is not None:
+                out.append({**point, u: value})
+    return out or points
+
+
+def parse_check_string(text: str, names) -> sp.Expr:
+    symbols = {n: sp.Symbol(n, real=True) for n in names}
+    return sp.parse_expr(text, local_dict=symbols)
+
+
+def check_contract(check: dict, domain: Domain, rng: random.Random) -> Verdict:
+    """Check a sheet.json `check` object from its strings alone."""
+    names = list(check["variables"])
+    expr = parse_check_string(check["expr"], names)
+    wrt_names = [check["wrt"]] if isinstance(check["wrt"], str) else list(check["wrt"])
+    answers = [check["answer"]] if isinstance(check["wrt"], str) else list(check["answer"])
+    variables = [sp.Symbol(n, real=True) for n in names]
+    points = sample_points(domain, variables, rng)
+    for name, answer in zip(wrt_names, answers, strict=True):
+        verdict = derivative_agrees(expr, sp.Symbol(name, real=True), parse_check_string(answer, names), points)
+        if not verdict.ok:
+            return Verdict(False, f"d/d{name}: {verdict.detail}")
+    return Verdict(True)

@@ -1,0 +1,217 @@
+"""Random composition of the rule tables into functions to differentiate.
+
+Difficulty is a budget of rule applications split across sub-expressions
+(the idea of mathematics_dataset's `SampleArgs.split`): `term(rng, budget)`
+builds an expression whose derivation needs about `budget` rule applications.
+It is only a target: the sheet measures the real count on the derivation
+tree and redraws candidates outside the requested level.
+
+Every draw takes an explicit `random.Random` and chooses only from tuples, so
+a seed determines the result on every machine and PYTHONHASHSEED.
+"""
+
+import random
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from .functions import log_base, to_elementary
+
+X = sp.Symbol("x", real=True)
+
+POSITIVE_GRID = (0.01, 0.05, 0.1) + tuple(0.125 * i for i in range(1, 49))
+REAL_GRID = tuple(0.125 * i for i in range(-32, 33))
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where a problem's function is defined: all reals, or every variable > 0."""
+
+    positive: bool
+
+    @property
+    def sample_interval(self) -> tuple[float, float]:
+        return (0.2, 3.0) if self.positive else (-2.5, 2.5)
+
+    @property
+    def grid(self) -> tuple[float, ...]:
+        return POSITIVE_GRID if self.positive else REAL_GRID
+
+    def statement(self, variables: tuple[sp.Symbol, ...]) -> str:
+        """The condition printed beside the problem (empty for all reals)."""
+        if not self.positive:
+            return ""
+        return ", ".join(f"{v.name} > 0" for v in variables)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A function to differentiate: what composition hands to the solver."""
+
+    topic: str
+    expr: sp.Expr
+    variables: tuple[sp.Symbol, ...]
+    wrt: tuple[sp.Symbol, ...]
+    domain: Domain
+
+
+def pick(rng: random.Random, options: tuple):
+    return options[rng.randrange(len(options))]
+
+
+def coefficient(rng: random.Random, low: int = 2, high: int = 6, signed: bool = True) -> sp.Integer:
+    value = rng.randint(low, high)
+    return sp.Integer(-value if signed and rng.random() < 0.3 else value)
+
+
+INTEGER_EXPONENTS = (2, 3, 4, 5)
+NEGATIVE_EXPONENTS = (-1, -2, -3)
+FRACTIONAL_EXPONENTS = (sp.Rational(1, 2), sp.Rational(3, 2), sp.Rational(-1, 2),
+                        sp.Rational(1, 3), sp.Rational(2, 3), sp.Rational(5, 2))
+LOG_BASES = (2, 3, 10)
+
+
+def power(rng: random.Random, x: sp.Symbol = X) -> sp.Expr:
+    """x^n with n integer (mostly), negative or fractional."""
+    kind = pick(rng, ("int", "int", "int", "neg", "frac"))
+    if kind == "int":
+        return x ** pick(rng, INTEGER_EXPONENTS)
+    if kind == "neg":
+        return x ** pick(rng, NEGATIVE_EXPONENTS)
+    return x ** pick(rng, FRACTIONAL_EXPONENTS)
+
+
+def leaf(rng: random.Random, x: sp.Symbol = X, positive: bool = False) -> sp.Expr:
+    """A basic function of the rule tables (one rule application)."""
+    if positive:
+        return pick(rng, (power, power, lambda r, v: sp.exp(v)))(rng, x)
+    return pick(rng, (
+        power, power,
+        lambda r, v: sp.exp(v),
+        lambda r, v: sp.log(v),
+        lambda r, v: sp.sin(v),
+        lambda r, v: sp.cos(v),
+        lambda r, v: log_base(v, pick(r, LOG_BASES)),
+    ))(rng, x)
+
+
+def inner(rng: random.Random, x: sp.Symbol = X, positive: bool = False) -> sp.Expr:
+    """A small inner function for a chain: kx, kx + b, x^2 + c, x^n."""
+    k = coefficient(rng, 2, 5, signed=not positive)
+    shape = pick(rng, ("kx", "kx+b", "x^2+c", "x^n"))
+    if shape == "kx":
+        return k * x
+    if shape == "kx+b":
+        return k * x + coefficient(rng, 1, 5, signed=not positive)
+    if shape == "x^2+c":
+        return x**2 + coefficient(rng, 1, 5, signed=False)
+    return x ** pick(rng, (2, 3))
+
+
+Outer = tuple[str, object]
+OUTERS = ("exp", "ln", "sin", "cos", "power", "sqrt", "log_k")
+NEEDS_POSITIVE = ("ln", "sqrt", "log_k")
+
+
+def apply_outer(rng: random.Random, name: str, u: sp.Expr) -> sp.Expr:
+    if name == "exp":
+        return sp.exp(u)
+    if name == "ln":
+        return sp.log(u)
+    if name == "sin":
+        return sp.sin(u)
+    if name == "cos":
+        return sp.cos(u)
+    if name == "sqrt":
+        return sp.sqrt(u)
+    if name == "log_k":
+        return log_base(u, pick(rng, LOG_BASES))
+    return u ** pick(rng, (2, 3, 4, -1, -2))
+
+
+def term(rng: random.Random, budget: int, x: sp.Symbol = X, positive: bool = False) -> sp.Expr:
+    """An expression whose derivation needs about `budget` rule applications."""
+    if budget <= 1:
+        return leaf(rng, x, positive)
+    if budget == 2:
+        return coefficient(rng, signed=not positive) * leaf(rng, x, positive)
+    if budget <= 5:
+        shapes = ("chain", "chain", "sum", "product")
+    else:
+        shapes = ("chain", "sum", "product", "product")
+    shape = "chain" if positive else pick(rng, shapes)
+    if shape == "chain":
+        outer = pick(rng, ("exp", "power") if positive else OUTERS)
+        inner_budget = budget - 2
+        needs_positive = positive or outer in NEEDS_POSITIVE
+        inner_expr = (inner(rng, x, positive=needs_positive) if inner_budget <= 3
+                      else term(rng, inner_budget, x, positive=needs_positive))
+        return apply_outer(rng, outer, inner_expr)
+    left = rng.randint(1, budget - 2)
+    right = budget - 1 - left
+    if shape == "sum":
+        return term(rng, left, x) + term(rng, right, x)
+    return term(rng, left, x) * term(rng, right, x)
+
+
+def _critical_parts(expr: sp.Expr):
+    """(sub-expression, requirement) pairs that decide where `expr` is defined."""
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.log):
+            yield node.args[0], "positive"
+        elif isinstance(node, log_base):
+            yield node.args[0], "positive"
+        elif node.is_Pow and node.base.free_symbols:
+            if not node.exp.is_integer:
+                yield node.base, "positive"
+            elif node.exp.is_negative:
+                yield node.base, "nonzero"
+
+
+def _holds_on(part: sp.Expr, requirement: str, variables, grid) -> bool:
+    fn = sp.lambdify(variables, to_elementary(part), modules="mpmath")
+
+    def value_at(t):
+        try:
+            v = fn(*([mpmath.mpf(t)] * len(variables)))
+        except (ZeroDivisionError, ValueError, OverflowError):
+            return None
+        if isinstance(v, mpmath.mpc) or not mpmath.isfinite(v):
+            return None
+        return v
+
+    values = [value_at(t) for t in grid]
+    if any(v is None for v in values):
+        return False
+    if requirement == "positive" and min(values) <= 1e-9:
+        return False
+    if any(abs(v) < 1e-6 or a * b < 0 for v, a, b in zip(values, values, values[1:])):
+        return False
+    # A zero the grid steps over without a sign change (a touching zero such
+    # as (sin x - 1)^2) shows as a local minimum of |part|: refine each one.
+    for i in range(1, len(grid) - 1):
+        if abs(values[i]) <= abs(values[i - 1]) and abs(values[i]) <= abs(values[i + 1]):
+            low, high = grid[i - 1], grid[i + 1]
+            for _ in range(40):
+                a, b = low + (high - low) / 3, high - (high - low) / 3
+                va, vb = value_at(a), value_at(b)
+                if va is None or vb is None:
+                    return False
+                if abs(va) < abs(vb):
+                    high = b
+                else:
+                    low = a
+            v = value_at((low + high) / 2)
+            if v is None or abs(v) < 1e-6:
+                return False
+    return True
+
+
+def choose_domain(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Domain | None:
+    """All reals if every logarithm, root and denominator is fine there, else x > 0, else None."""
+    parts = sorted(set(_critical_parts(expr)), key=lambda p: (sp.default_sort_key(p[0]), p[1]))
+    for domain in (Domain(positive=False), Domain(positive=True)):
+        if all(_holds_on(part, req, variables, domain.grid) for part, req in parts):
+            return domain
+    return None

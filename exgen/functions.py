@@ -1,0 +1,122 @@
+"""SymPy functions the course's rule tables need and SymPy lacks.
+
+Each prints as the documents write it (`\\sigma`, `\\log_{k}`,
+`\\operatorname{ReLU}`) and as plain SymPy names in `str()` (the sheet.json
+`check` strings), so a reader without exgen can parse every answer.
+"""
+
+import sympy as sp
+
+
+class sigmoid(sp.Function):
+    """sigma(u) = 1 / (1 + e^{-u}); d/du sigma(u) = sigma(u) (1 - sigma(u))."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, arg, **kwargs):
+        return 1 / (1 + sp.exp(-arg))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _sympystr(self, printer):
+        return "(1/(1 + exp(-(%s))))" % printer._print(self.args[0])
+
+
+class ReLU(sp.Function):
+    """ReLU(u) = max(0, u); its derivative is 1 for u > 0 and 0 for u <= 0."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        u = self.args[0]
+        return sp.Piecewise((0, u <= 0), (1, True))
+
+    def _eval_rewrite_as_Max(self, arg, **kwargs):
+        return sp.Max(0, arg)
+
+    def _eval_evalf(self, prec):
+        return sp.Max(0, self.args[0])._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{ReLU}\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _sympystr(self, printer):
+        return "Max(0, %s)" % printer._print(self.args[0])
+
+
+class log_base(sp.Function):
+    """log_k(u) = ln(u) / ln(k); d/du log_k(u) = 1 / (u ln k).
+
+    SymPy's log(u, k) evaluates at once to log(u)/log(k) and its LaTeX drops
+    the base, so the course's log_k needs its own function.
+    """
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        u, k = self.args
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        return 1 / (u * sp.log(k))
+
+    def _eval_rewrite_as_log(self, u, k, **kwargs):
+        return sp.log(u) / sp.log(k)
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.log)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return None
+
+    def _latex(self, printer, exp=None):
+        u, k = self.args
+        if u.is_Symbol:
+            body = r"\log_{%s} %s" % (printer._print(k), printer._print(u))
+        else:
+            body = r"\log_{%s}\left(%s\right)" % (printer._print(k), printer._print(u))
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _sympystr(self, printer):
+        u, k = self.args
+        return "log(%s, %s)" % (printer._print(u), printer._print(k))
+
+
+# Names an instructor may type in `exgen solve`, beside SymPy's own.
+PARSE_NAMES = {
+    "sigmoid": sigmoid,
+    "sigma": sigmoid,
+    "relu": ReLU,
+    "ReLU": ReLU,
+}
+
+
+def log_any_base(u, k=None):
+    """`log(u)` is ln u; `log(u, k)` is the course's log_k u."""
+    if k is None:
+        return sp.log(u)
+    return log_base(u, k)
+
+
+def to_elementary(expr: sp.Expr) -> sp.Expr:
+    """The same expression in SymPy's own functions only (for numeric work)."""
+    return expr.replace(
+        lambda e: isinstance(e, (sigmoid, ReLU, log_base)),
+        lambda e: {
+            sigmoid: lambda: 1 / (1 + sp.exp(-e.args[0])),
+            ReLU: lambda: sp.Max(0, e.args[0]),
+            log_base: lambda: sp.log(e.args[0]) / sp.log(e.args[1]),
+        }[type(e)](),
+    )

@@ -1,0 +1,195 @@
+"""Assembling a sheet: plan levels, draw candidates, keep only checked ones.
+
+For problem i of a sheet, attempt a, the generator is `rng_for(seed,
+"problem", i, a)`: each problem depends only on the seed, its position, and
+which earlier candidates were rejected, never on global state. A candidate is
+accepted only when
+
+- its derivation's rule count is inside the requested level's range,
+- it belongs to its topic (the topic's `uses`/`root` rules),
+- it passes the quality filters (new canonical form, non-constant derivative
+  at medium and hard, answer short enough to print on one or two lines),
+- every node of its derivation and the sheet.json `check` strings pass the
+  numeric oracle (`check.py`),
+
+all within a per-problem time budget. Rejections are logged (logger
+"exgen.sheet") and never printed.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import sympy as sp
+
+from . import __version__
+from .budget import time_budget
+from .check import check_contract, check_tree, sample_points
+from .compose import Exercise, choose_domain
+from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
+from .forms import tex
+from .seeding import rng_for, short_code
+from .steps import Step, solve
+from .topics import TOPICS, Topic
+
+log = logging.getLogger("exgen.sheet")
+
+LEVELS: dict[str, tuple[int, int]] = {"easy": (1, 3), "medium": (4, 6), "hard": (7, 11)}
+DIFFICULTIES = tuple(LEVELS) + ("mixed",)
+MAX_COUNT = 200
+ATTEMPTS_PER_PROBLEM = 400
+PROBLEM_SECONDS = 2.0
+MAX_ANSWER_LATEX = 120
+
+
+@dataclass(frozen=True)
+class SheetOptions:
+    count: int
+    seed: int
+    difficulty: str = "mixed"
+    topics: tuple[str, ...] = ()
+    title: str = "Derivatives"
+    date: str = ""
+
+    @property
+    def code(self) -> str:
+        """A short code derived from the options, printed on every page."""
+        return short_code(__version__, self.count, self.seed, self.difficulty, ",".join(self.topics))
+
+
+@dataclass(frozen=True)
+class Problem:
+    number: int
+    level: str
+    exercise: Exercise
+    derivation: Step
+    answer: sp.Expr
+
+    @property
+    def steps(self) -> int:
+        return self.derivation.rule_count
+
+    @property
+    def check(self) -> dict:
+        """The sheet.json `check` object: plain SymPy strings, real symbols."""
+        ex = self.exercise
+        return {
+            "variables": [v.name for v in ex.variables],
+            "expr": sp.sstr(ex.expr),
+            "wrt": ex.wrt[0].name,
+            "answer": sp.sstr(self.answer),
+        }
+
+
+@dataclass(frozen=True)
+class Sheet:
+    options: SheetOptions
+    problems: tuple[Problem, ...]
+
+
+def level_plan(count: int, difficulty: str) -> tuple[str, ...]:
+    """Mixed is a third of each level (the remainder to the easier ones), easy first."""
+    if difficulty != "mixed":
+        return (difficulty,) * count
+    hard = count // 3
+    medium = (count - hard) // 2
+    return ("easy",) * (count - medium - hard) + ("medium",) * medium + ("hard",) * hard
+
+
+def validate(options: SheetOptions) -> None:
+    if not 1 <= options.count <= MAX_COUNT:
+        raise ExgenError(f"--count must be between 1 and {MAX_COUNT}, got {options.count}")
+    if options.seed < 0:
+        raise ExgenError(f"--seed must be a non-negative integer, got {options.seed}")
+    if options.difficulty not in DIFFICULTIES:
+        raise ExgenError(f"unknown difficulty {options.difficulty!r}; use one of {', '.join(DIFFICULTIES)}")
+    for name in options.topics:
+        if name not in TOPICS:
+            raise ExgenError(f"unknown topic {name!r}; `exgen topics` lists the valid names")
+    for level in sorted(set(level_plan(options.count, options.difficulty)), key=list(LEVELS).index):
+        if not _eligible(options, level):
+            raise SheetStarved(
+                f"no chosen topic has {level} problems; topics with {level} problems: "
+                + ", ".join(n for n, t in TOPICS.items() if level in t.levels))
+
+
+def _eligible(options: SheetOptions, level: str) -> tuple[Topic, ...]:
+    names = options.topics or tuple(TOPICS)
+    return tuple(TOPICS[n] for n in names if level in TOPICS[n].levels)
+
+
+def build_sheet(options: SheetOptions) -> Sheet:
+    validate(options)
+    plan = level_plan(options.count, options.difficulty)
+    seen: set[str] = set()
+    problems = []
+    per_level: dict[str, int] = {}
+    for index, level in enumerate(plan):
+        eligible = _eligible(options, level)
+        order = list(eligible)
+        rng_for(options.seed, "topic-order", level).shuffle(order)
+        position = per_level.get(level, 0)
+        per_level[level] = position + 1
+        problem = _draw(options, index, level, order, position, seen)
+        seen.add(problem.check["expr"])
+        problems.append(problem)
+    return Sheet(options, tuple(problems))
+
+
+def _draw(options, index, level, order, position, seen) -> Problem:
+    low, high = LEVELS[level]
+    for attempt in range(ATTEMPTS_PER_PROBLEM):
+        # Stay with the planned topic for a while, then move on to the next.
+        chosen = order[(position + attempt // 40) % len(order)]
+        rng = rng_for(options.seed, "problem", index, attempt)
+        try:
+            with time_budget(PROBLEM_SECONDS):
+                problem, reason = _candidate(chosen, rng, index, level, low, high, seen)
+        except BudgetExceeded:
+            problem, reason = None, "over the time budget"
+        if problem is not None:
+            return problem
+        log.debug("problem %d attempt %d (%s, %s) rejected: %s", index + 1, attempt, chosen.name, level, reason)
+    raise SheetStarved(
+        f"could not fill problem {index + 1} at {level} difficulty from topics "
+        f"{', '.join(t.name for t in order)}; try more topics or another difficulty")
+
+
+def _candidate(chosen: Topic, rng, index, level, low, high, seen):
+    budget = rng.randint(low, high)
+    expr = chosen.build(rng, budget)
+    variables = chosen.variables
+    if not expr.free_symbols:
+        return None, "constant function"
+    if sp.sstr(expr) in seen:
+        return None, "duplicate of an earlier problem"
+    domain = choose_domain(expr, variables)
+    if domain is None:
+        return None, "no domain where every logarithm, root and denominator is defined"
+    try:
+        derivation = solve(expr, variables[0])
+    except UnsupportedExpression as exc:
+        return None, str(exc)
+    body = derivation.substeps[0] if derivation.rule == "simplify" else derivation
+    if not low <= derivation.rule_count <= high:
+        return None, f"{derivation.rule_count} rule applications, outside {low}-{high}"
+    if chosen.uses and not set(chosen.uses) & set(derivation.rules_used):
+        return None, f"does not use {'/'.join(chosen.uses)}"
+    while body.rule == "constant_multiple":
+        body = body.substeps[0]
+    if chosen.root and body.rule not in chosen.root:
+        return None, f"is a {body.rule}, not a {'/'.join(chosen.root)}"
+    answer = derivation.result
+    if level != "easy" and not answer.has(*variables):
+        return None, "constant derivative"
+    if len(tex(answer)) > MAX_ANSWER_LATEX or len(tex(expr)) > MAX_ANSWER_LATEX:
+        return None, "too long to print"
+    exercise = Exercise(chosen.name, expr, variables, variables[:1], domain)
+    problem = Problem(index + 1, level, exercise, derivation, answer)
+    points = sample_points(domain, variables, rng)
+    verdict = check_tree(derivation, points)
+    if verdict.ok:
+        verdict = check_contract(problem.check, domain, rng)
+    if not verdict.ok:
+        log.warning("dropped a candidate that failed the independent check: %s", verdict.detail)
+        return None, f"failed the check: {verdict.detail}"
+    return problem, ""

@@ -1,0 +1,225 @@
+"""The step engine: derivatives by applying the course's rule tables.
+
+`derive(expr, x)` returns a tree of `Step`s, one node per rule application,
+computed from the rules themselves (never by calling `sympy.diff` and
+narrating afterwards). Each node names the parts it binds (f and g for a
+product, outer and inner for a chain) and its result is built from its
+children's results by the rule's formula.
+
+Dispatch is on the expression's head: `@handles(sympy.Add)` registers the
+handler for sums, and so on. Single-argument functions (exp, ln, sin, ...)
+are rows of `OUTER_RULES`; an argument other than the variable itself goes
+through the chain rule, whose outer node differentiates with respect to its
+own variable u (and says so in `wrt`).
+
+To teach the engine a new function: register its `Rule` in `rules.py` and add
+a row to `OUTER_RULES` (or a `@handles` handler for other shapes).
+"""
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import sympy as sp
+
+from .errors import UnsupportedExpression
+from .functions import ReLU, log_base, sigmoid
+from .rules import RULES
+from .forms import tidy
+
+
+@dataclass(frozen=True)
+class Step:
+    """d/d`wrt` of `expr` is `result`, by rule `rule`."""
+
+    rule: str
+    expr: sp.Expr
+    wrt: sp.Symbol
+    result: sp.Expr
+    parts: tuple[tuple[str, sp.Expr], ...] = ()
+    substeps: tuple["Step", ...] = ()
+
+    def walk(self) -> Iterator["Step"]:
+        yield self
+        for sub in self.substeps:
+            yield from sub.walk()
+
+    @property
+    def rule_count(self) -> int:
+        """Rule applications a student performs (the measured difficulty)."""
+        return sum(1 for node in self.walk() if RULES[node.rule].counted)
+
+    @property
+    def rules_used(self) -> tuple[str, ...]:
+        """Counted rule names, in order of first use (pre-order)."""
+        seen: dict[str, None] = {}
+        for node in self.walk():
+            if RULES[node.rule].counted:
+                seen.setdefault(node.rule, None)
+        return tuple(seen)
+
+
+Handler = Callable[[sp.Expr, sp.Symbol, int], Step]
+_HANDLERS: dict[type, Handler] = {}
+
+# Letters for the chain rule's inner variable, one per nesting level, so a
+# three-level chain reads u, v, w as a tutor would write it.
+_CHAIN_LETTERS = ("u", "v", "w", "s", "r", "q")
+
+
+def handles(*heads: type) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for head in heads:
+            if head in _HANDLERS:
+                raise ValueError(f"a handler for {head.__name__} is registered twice")
+            _HANDLERS[head] = handler
+        return handler
+
+    return register
+
+
+def derive(expr: sp.Expr, wrt: sp.Symbol, depth: int = 0) -> Step:
+    """The rule-by-rule derivation of d/d`wrt` `expr`."""
+    expr = sp.sympify(expr)
+    if not expr.has(wrt):
+        return Step("constant", expr, wrt, sp.Integer(0))
+    if expr == wrt:
+        return Step("identity", expr, wrt, sp.Integer(1))
+    for head in type(expr).__mro__:
+        handler = _HANDLERS.get(head)
+        if handler is not None:
+            return handler(expr, wrt, depth)
+    raise UnsupportedExpression(
+        f"no rule for {sp.sstr(expr)}: exgen can differentiate +, -, *, /, powers, "
+        "exp, log, log(., k), sin, cos, tanh, sigmoid and relu"
+    )
+
+
+def solve(expr: sp.Expr, wrt: sp.Symbol) -> Step:
+    """The derivation, topped by a visible "simplify" step when tidying changes the result."""
+    root = derive(expr, wrt)
+    final = tidy(root.result)
+    if final == root.result:
+        return root
+    return Step("simplify", root.expr, wrt, final, substeps=(root,))
+
+
+def _chain_symbol(depth: int, expr: sp.Expr) -> sp.Symbol:
+    taken = {s.name for s in expr.free_symbols}
+    letters = _CHAIN_LETTERS[depth % len(_CHAIN_LETTERS):] + _CHAIN_LETTERS
+    for name in letters:
+        if name not in taken:
+            return sp.Symbol(name, real=True)
+    return sp.Dummy("u", real=True)
+
+
+def _chain(expr: sp.Expr, wrt: sp.Symbol, depth: int,
+           outer_of: Callable[[sp.Expr], sp.Expr], inner: sp.Expr) -> Step:
+    """d/dx f(g(x)) = f'(g(x)) * g'(x)."""
+    u = _chain_symbol(depth, expr)
+    outer = outer_of(u)
+    outer_step = derive(outer, u, depth + 1)
+    inner_step = derive(inner, wrt, depth + 1)
+    result = outer_step.result.subs(u, inner) * inner_step.result
+    return Step("chain", expr, wrt, result,
+                parts=(("outer", outer), ("inner", inner), ("u", u)),
+                substeps=(outer_step, inner_step))
+
+
+@handles(sp.Add)
+def _sum(expr, wrt, depth):
+    """d/dx (f + g) = f' + g';  d/dx (f - g) = f' - g'."""
+    terms = expr.as_ordered_terms()
+    subs = tuple(derive(t, wrt, depth) for t in terms)
+    name = "difference" if any(t.could_extract_minus_sign() for t in terms[1:]) else "sum"
+    return Step(name, expr, wrt, sp.Add(*(s.result for s in subs)),
+                parts=tuple((f"f_{i + 1}", t) for i, t in enumerate(terms)), substeps=subs)
+
+
+def _is_denominator(factor: sp.Expr) -> bool:
+    return factor.is_Pow and factor.exp.is_Rational and factor.exp.is_negative
+
+
+@handles(sp.Mul)
+def _mul(expr, wrt, depth):
+    """d/dx kf = k f';  d/dx fg = f g' + g f';  d/dx f/g = (g f' - f g') / g^2."""
+    coefficient, rest = expr.as_independent(wrt, as_Add=False)
+    if coefficient != 1:
+        if rest == wrt:
+            return Step("linear", expr, wrt, coefficient, parts=(("k", coefficient),))
+        sub = derive(rest, wrt, depth)
+        return Step("constant_multiple", expr, wrt, coefficient * sub.result,
+                    parts=(("k", coefficient), ("f", rest)), substeps=(sub,))
+    factors = sp.Mul.make_args(rest)
+    numerator = [f for f in factors if not _is_denominator(f)]
+    denominator = [f for f in factors if _is_denominator(f)]
+    if numerator and denominator:
+        f = sp.Mul(*numerator)
+        g = sp.Mul(*(d.base ** -d.exp for d in denominator))
+        df, dg = derive(f, wrt, depth), derive(g, wrt, depth)
+        result = (g * df.result - f * dg.result) / g**2
+        return Step("quotient", expr, wrt, result, parts=(("f", f), ("g", g)), substeps=(df, dg))
+    f, g = factors[0], sp.Mul(*factors[1:])
+    df, dg = derive(f, wrt, depth), derive(g, wrt, depth)
+    return Step("product", expr, wrt, f * dg.result + g * df.result,
+                parts=(("f", f), ("g", g)), substeps=(df, dg))
+
+
+@handles(sp.Pow)
+def _pow(expr, wrt, depth):
+    """d/dx x^n = n x^{n-1};  d/dx a^x = a^x ln a;  f^g by logarithmic differentiation."""
+    base, exponent = expr.as_base_exp()
+    if not exponent.has(wrt):
+        if base == wrt:
+            return Step("power", expr, wrt, exponent * wrt ** (exponent - 1), parts=(("n", exponent),))
+        return _chain(expr, wrt, depth, lambda u: u**exponent, base)
+    if not base.has(wrt):
+        if exponent == wrt:
+            return Step("exponential", expr, wrt, expr * sp.log(base), parts=(("a", base),))
+        return _chain(expr, wrt, depth, lambda u: base**u, exponent)
+    log_form = exponent * sp.log(base)
+    sub = derive(log_form, wrt, depth)
+    return Step("log_differentiation", expr, wrt, expr * sub.result,
+                parts=(("f", base), ("g", exponent)), substeps=(sub,))
+
+
+@dataclass(frozen=True)
+class OuterRule:
+    """A one-argument function: its rule name and d/du f(u) as a function of u."""
+
+    rule: str
+    derivative: Callable[[sp.Expr], sp.Expr]
+
+
+OUTER_RULES: dict[type, OuterRule] = {
+    sp.exp: OuterRule("exp", lambda u: sp.exp(u)),
+    sp.log: OuterRule("ln", lambda u: 1 / u),
+    sp.sin: OuterRule("sin", lambda u: sp.cos(u)),
+    sp.cos: OuterRule("cos", lambda u: -sp.sin(u)),
+    sp.tanh: OuterRule("tanh", lambda u: 1 - sp.tanh(u) ** 2),
+    sigmoid: OuterRule("sigmoid", lambda u: sigmoid(u) * (1 - sigmoid(u))),
+    ReLU: OuterRule("relu", lambda u: sp.Piecewise((0, u <= 0), (1, True))),
+}
+
+
+def _unary(expr, wrt, depth):
+    row = OUTER_RULES[type(expr)]
+    (arg,) = expr.args
+    if arg == wrt:
+        return Step(row.rule, expr, wrt, row.derivative(wrt))
+    return _chain(expr, wrt, depth, expr.func, arg)
+
+
+for _head in OUTER_RULES:
+    handles(_head)(_unary)
+
+
+@handles(log_base)
+def _log_base(expr, wrt, depth):
+    """d/dx log_k x = 1 / (x ln k)."""
+    arg, base = expr.args
+    if base.has(wrt):
+        raise UnsupportedExpression(
+            f"no rule for {sp.sstr(expr)}: the base of a logarithm must be a constant")
+    if arg == wrt:
+        return Step("log_k", expr, wrt, 1 / (wrt * sp.log(base)), parts=(("k", base),))
+    return _chain(expr, wrt, depth, lambda u: log_base(u, base), arg)

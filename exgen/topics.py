@@ -1,0 +1,143 @@
+"""Problem generators, one registered per topic.
+
+A topic turns `(rng, budget)` into a function to differentiate; `budget` is
+the rule-application count the sheet is aiming for (see `compose.term`). The
+sheet measures the real count afterwards, so a generator only has to aim.
+
+To add a topic:
+
+    @topic("hyperbolic", "tanh and friends", levels=("easy", "medium"))
+    def _hyperbolic(rng, budget):
+        return sp.tanh(compose.inner(rng))
+
+Registering a name twice is an error. `exgen topics` lists the registry.
+"""
+
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+
+from . import compose
+from .compose import X, coefficient, pick
+from .functions import log_base
+
+ALL_LEVELS = ("easy", "medium", "hard")
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    description: str
+    levels: tuple[str, ...]
+    build: Callable[[random.Random, int], sp.Expr]
+    # A candidate belongs to the topic only if its derivation uses one of
+    # `uses` and (when given) starts with one of `root` after any constant
+    # multiple: a "product" whose factors cancel to x^-2 is redrawn.
+    uses: tuple[str, ...] = ()
+    root: tuple[str, ...] = ()
+    variables: tuple[sp.Symbol, ...] = (X,)
+
+
+TOPICS: dict[str, Topic] = {}
+
+
+def topic(name: str, description: str, levels: tuple[str, ...] = ALL_LEVELS,
+          uses: tuple[str, ...] = (), root: tuple[str, ...] = ()):
+    def register(build):
+        if name in TOPICS:
+            raise ValueError(f"topic {name!r} registered twice")
+        TOPICS[name] = Topic(name, description, levels, build, uses, root)
+        return build
+
+    return register
+
+
+def _power_term(rng: random.Random) -> sp.Expr:
+    return coefficient(rng, 1, 6) * compose.power(rng)
+
+
+@topic("power", "Power, linear and constant rules: x^n (integer, negative, fractional), kx, k, and their sums",
+       levels=("easy", "medium"), uses=("power",))
+def _power(rng, budget):
+    if budget <= 2:
+        return compose.power(rng) if budget == 1 else _power_term(rng)
+    terms = min(3, max(2, (budget - 1) // 2 + rng.randint(0, 1)))
+    parts = [_power_term(rng) for _ in range(terms)]
+    if rng.random() < 0.5:
+        parts.append(coefficient(rng, 1, 9))
+    return sp.Add(*parts)
+
+
+def _function_family(make: Callable[[sp.Expr], sp.Expr], positive_inner: bool):
+    """Easy: f(x), k f(x), f(kx); medium: f(inner); hard: f(chain) or x^n f(inner)."""
+    def build(rng, budget):
+        if budget == 1:
+            return make(X)
+        if budget == 2:
+            return coefficient(rng) * make(X)
+        if budget == 3:
+            return make(coefficient(rng, 2, 5, signed=not positive_inner) * X)
+        if budget <= 6:
+            return make(compose.inner(rng, positive=positive_inner))
+        if rng.random() < 0.5:
+            return compose.power(rng) * make(compose.inner(rng, positive=positive_inner))
+        return make(compose.term(rng, budget - 2, positive=positive_inner))
+    return build
+
+
+topic("exp", "Exponential rules: e^x, e^f (chain rule)", uses=("exp",))(_function_family(sp.exp, False))
+topic("ln", "Natural logarithm: ln x and ln f = f'/f, on x > 0 where needed", uses=("ln",))(_function_family(sp.log, True))
+topic("log", "Logarithm to base k: log_k x = 1/(x ln k) and log_k f", uses=("log_k",))(
+    lambda rng, budget: _function_family(lambda u: log_base(u, pick(rng, compose.LOG_BASES)), True)(rng, budget))
+topic("trig", "Sine and cosine: sin x, cos x and their chains", uses=("sin", "cos"))(
+    lambda rng, budget: _function_family(pick(rng, (sp.sin, sp.cos)), False)(rng, budget))
+
+
+@topic("sum", "Sum and difference rules over basic functions", root=("sum", "difference"))
+def _sum(rng, budget):
+    if budget <= 3:
+        return compose.leaf(rng) + compose.leaf(rng) * pick(rng, (1, -1))
+    left = rng.randint(1, budget - 2)
+    return compose.term(rng, left) + compose.term(rng, budget - 1 - left) * pick(rng, (1, -1))
+
+
+@topic("product", "Product rule f g, with basic and composed factors", root=("product",))
+def _product(rng, budget):
+    if budget <= 3:
+        return compose.power(rng) * compose.leaf(rng)
+    left = rng.randint(1, max(1, min(3, budget - 2)))
+    return compose.term(rng, left) * compose.term(rng, budget - 1 - left)
+
+
+_DENOMINATORS = (
+    lambda rng: X**2 + coefficient(rng, 1, 4, signed=False),
+    lambda rng: X + coefficient(rng, 1, 4, signed=False),
+    lambda rng: sp.exp(X) + coefficient(rng, 1, 3, signed=False),
+    lambda rng: sp.cos(X) + coefficient(rng, 2, 3, signed=False),
+    lambda rng: compose.power(rng),
+    lambda rng: X**2 + X + coefficient(rng, 1, 3, signed=False),
+)
+
+
+@topic("quotient", "Quotient rule f/g (denominator non-zero on the stated domain)",
+       levels=("medium", "hard"), root=("quotient",))
+def _quotient(rng, budget):
+    numerator = compose.term(rng, max(1, budget - 5)) if budget > 6 else pick(
+        rng, (lambda: X, lambda: compose.leaf(rng), lambda: _power_term(rng)))()
+    return numerator / pick(rng, _DENOMINATORS)(rng)
+
+
+@topic("chain", "Chain rule, two and three levels: f(g(x)), f(g(p(x)))", root=("chain",))
+def _chain(rng, budget):
+    outer = pick(rng, compose.OUTERS)
+    positive = outer in compose.NEEDS_POSITIVE
+    if budget <= 4:
+        return compose.apply_outer(rng, outer, coefficient(rng, 2, 5, signed=not positive) * X)
+    if budget <= 6:
+        return compose.apply_outer(rng, outer, compose.inner(rng, positive=positive))
+    middle = pick(rng, ("exp", "power") if positive else compose.OUTERS)
+    middle_positive = middle in compose.NEEDS_POSITIVE or positive
+    return compose.apply_outer(
+        rng, outer, compose.apply_outer(rng, middle, compose.inner(rng, positive=middle_positive)))
