@@ -103,11 +103,11 @@ PARSE_NAMES = {
 }
 
 
-def log_any_base(u, k=None):
+def log_any_base(u, k=None, **kwargs):
     """`log(u)` is ln u; `log(u, k)` is the course's log_k u."""
     if k is None:
-        return sp.log(u)
-    return log_base(u, k)
+        return sp.log(u, **kwargs)
+    return log_base(u, k, **kwargs)
 
 
 def to_elementary(expr: sp.Expr) -> sp.Expr:

@@ -1,0 +1,132 @@
+"""The command line: a thin click layer over the library.
+
+Every error a user can cause is an ExgenError (or a click usage error) and
+prints as one line on stderr with a non-zero exit; anything else is a bug and
+keeps its traceback.
+"""
+
+import difflib
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import ExgenError
+
+NAMES_HELP = "exgen topics lists the names"
+
+
+def _split_topics(text: str | None) -> tuple[str, ...]:
+    from .topics import TOPICS
+
+    if not text:
+        return ()
+    names = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    for name in names:
+        if name not in TOPICS:
+            near = difflib.get_close_matches(name, list(TOPICS), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; {NAMES_HELP}"
+            raise ExgenError(f"unknown topic {name!r}{hint}")
+    if not names:
+        raise ExgenError(f"--topics is empty; give comma-separated names ({NAMES_HELP})")
+    return names
+
+
+def _difficulty(text: str) -> str:
+    from .sheet import DIFFICULTIES
+
+    if text not in DIFFICULTIES:
+        near = difflib.get_close_matches(text, list(DIFFICULTIES), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise ExgenError(f"unknown difficulty {text!r}{hint} (use {', '.join(DIFFICULTIES)})")
+    return text
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="exgen")
+def cli():
+    """Derivative exercise sheets and worked answer guidebooks."""
+
+
+@cli.command()
+@click.option("--count", default="20", show_default=True, help="Number of problems (1..200).")
+@click.option("--seed", default="0", show_default=True, help="Any non-negative integer; same seed, same sheet.")
+@click.option("--difficulty", default="mixed", show_default=True, help="easy, medium, hard or mixed.")
+@click.option("--topics", default=None, help="Comma-separated topic names (see `exgen topics`); default all.")
+@click.option("--title", default="Derivatives", show_default=True, help="Title printed on both documents.")
+@click.option("--date", default="", help="Date printed in the header (default: a blank line to fill in).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: output/seed-SEED).")
+@click.option("--no-pdf", is_flag=True, help="Write .tex and sheet.json only.")
+@click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
+def make(count, seed, difficulty, topics, title, date, out, no_pdf, verbose):
+    """Write an exercise sheet, its answer guidebook and sheet.json."""
+    from .pipeline import make as run
+    from .sheet import SheetOptions
+
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    options = SheetOptions(
+        count=_integer("--count", count), seed=_integer("--seed", seed),
+        difficulty=_difficulty(difficulty), topics=_split_topics(topics), title=title, date=date)
+    folder = out if out is not None else Path("output") / f"seed-{options.seed}"
+    result = run(options, folder, pdf=not no_pdf)
+    click.echo(f"sheet {options.code}: {len(result.sheet.problems)} problems -> {folder}")
+    for path in result.written:
+        click.echo(f"  {path}")
+
+
+def _integer(option: str, text: str) -> int:
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise ExgenError(f"{option} must be a whole number, got {text!r}") from None
+    return value
+
+
+@cli.command()
+def topics():
+    """List every topic with its levels and a one-line description."""
+    from .topics import TOPICS
+
+    width = max(len(name) for name in TOPICS)
+    for name, topic in TOPICS.items():
+        click.echo(f"{name:<{width}}  {'/'.join(topic.levels):<18}  {topic.description}")
+
+
+@cli.command()
+@click.argument("expression")
+@click.option("--wrt", default=None, help="Variable(s), comma-separated (default: the only variable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "latex", "json"]), default="text", show_default=True)
+def solve(expression, wrt, fmt):
+    """Derive EXPRESSION rule by rule, checking every step."""
+    from .solving import solve_expression
+
+    solved = solve_expression(expression, wrt)
+    if fmt == "json":
+        click.echo(json.dumps(solved.as_json(), indent=2, ensure_ascii=False))
+    elif fmt == "latex":
+        click.echo(solved.as_latex(), nl=False)
+    else:
+        click.echo(solved.as_text())
+
+
+def main(argv=None):
+    try:
+        cli.main(args=argv, prog_name="exgen", standalone_mode=False)
+    except ExgenError as exc:
+        message = str(exc)
+        click.echo(f"exgen: error: {message}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("exgen: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"exgen: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("exgen: interrupted", err=True)
+        sys.exit(130)

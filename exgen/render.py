@@ -1,0 +1,241 @@
+"""Rendering: Jinja2 templates to .tex, and the sheet.json contract.
+
+One Jinja environment with LaTeX-safe delimiters (`<< var >>`,
+`((* block *))`, `((= comment =))`) and StrictUndefined, so a misspelt
+variable is an error, never a blank on a printed page. Math enters templates
+already printed by `forms.tex`; user prose goes through the `escape` filter
+(pylatex's `escape_latex`).
+
+Template variables (all documents):
+  title, date, code, seed, count, difficulty: the sheet's options (prose is
+      raw; templates escape it)
+  problems: list of dicts with number, level, topic, steps, prompt, domain,
+      answer, lines (guidebook only: the derivation, see `derivation_lines`)
+  rules: rows {title, function, derivative} of every rule the sheet uses
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+from pylatex.utils import escape_latex
+
+from . import __version__
+from .forms import tex
+from .rules import RULES
+from .sheet import Problem, Sheet
+from .steps import Step
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def escape(text: str) -> str:
+    """User prose, printed literally by LaTeX."""
+    return escape_latex(str(text))
+
+
+def make_environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        block_start_string="((*", block_end_string="*))",
+        variable_start_string="<<", variable_end_string=">>",
+        comment_start_string="((=", comment_end_string="=))",
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["escape"] = escape
+    return env
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of a worked solution: a phrase naming the rule, then the math."""
+
+    phrase: str
+    lhs: str
+    rhs: tuple[str, ...]
+
+
+def _d(wrt: sp.Symbol, partial: bool) -> str:
+    if partial:
+        return r"\frac{\partial}{\partial %s}" % tex(wrt)
+    return r"\frac{d}{d%s}" % tex(wrt)
+
+
+def _wrap(expr: sp.Expr) -> str:
+    printed = tex(expr)
+    if expr.is_Add or expr.could_extract_minus_sign() or (expr.is_Rational and not expr.is_Integer):
+        return r"\left(%s\right)" % printed
+    return printed
+
+
+_SILENT = ("constant", "identity")
+
+
+def _phrase(step: Step) -> str:
+    """A tutor's lead-in for one rule application, in text mode."""
+    title = RULES[step.rule].title
+    parts = dict(step.parts)
+    if step.rule in ("product", "quotient"):
+        return r"%s with $f = %s$, $g = %s$:" % (title, tex(parts["f"]), tex(parts["g"]))
+    if step.rule == "chain":
+        return r"%s with outer $%s$ and inner $%s = %s$:" % (
+            title, tex(parts["outer"]), tex(parts["u"]), tex(parts["inner"]))
+    if step.rule == "constant_multiple":
+        return r"%s with $k = %s$:" % (title, tex(parts["k"]))
+    if step.rule == "log_differentiation":
+        return r"%s, writing $%s = e^{%s}$:" % (title, tex(step.expr), tex(parts["g"] * sp.log(parts["f"])))
+    row = RULES[step.rule]
+    return r"%s, $%s \to %s$:" % (title, row.function, row.derivative)
+
+
+def _combination(step: Step) -> str | None:
+    """The rule's formula with this node's parts filled in (None: nothing to show)."""
+    parts = dict(step.parts)
+    subs = [s.result for s in step.substeps]
+    if step.rule == "product":
+        df, dg = subs
+        return r"%s \cdot %s + %s \cdot %s" % (_wrap(parts["f"]), _wrap(dg), _wrap(parts["g"]), _wrap(df))
+    if step.rule == "quotient":
+        df, dg = subs
+        return r"\frac{%s \cdot %s - %s \cdot %s}{%s}" % (
+            _wrap(parts["g"]), _wrap(df), _wrap(parts["f"]), _wrap(dg), tex(parts["g"] ** 2))
+    if step.rule == "chain":
+        outer, inner_d = subs
+        return r"%s \cdot %s" % (_wrap(outer.subs(parts["u"], parts["inner"])), _wrap(inner_d))
+    if step.rule == "constant_multiple":
+        return r"%s \cdot %s" % (_wrap(parts["k"]), _wrap(subs[0]))
+    if step.rule in ("sum", "difference"):
+        return " + ".join(_wrap(s) for s in subs)
+    if step.rule == "log_differentiation":
+        return r"%s \cdot %s" % (_wrap(step.expr), _wrap(subs[0]))
+    return None
+
+
+def derivation_lines(step: Step, partial: bool = False, top: bool = True) -> list[Line]:
+    """The worked solution, innermost rules first, as a tutor writes it."""
+    lines: list[Line] = []
+    for sub in step.substeps:
+        lines.extend(derivation_lines(sub, partial, top=False))
+    if step.rule in _SILENT and not top:
+        return lines
+    lhs = r"%s\left[%s\right]" % (_d(step.wrt, partial and step.wrt.name not in _CHAIN_NAMES), tex(step.expr))
+    result = tex(step.result)
+    if step.rule == "simplify":
+        return lines + [Line("Simplify:", lhs, (result,))]
+    combination = _combination(step)
+    rhs = (combination, result) if combination and combination != result else (result,)
+    return lines + [Line(_phrase(step), lhs, rhs)]
+
+
+_CHAIN_NAMES = ("u", "v", "w", "s", "r", "q")
+
+
+def problem_context(problem: Problem) -> dict:
+    ex = problem.exercise
+    variable = tex(ex.wrt[0])
+    function = r"f(%s)" % ", ".join(tex(v) for v in ex.variables)
+    return {
+        "number": problem.number,
+        "level": problem.level,
+        "topic": ex.topic,
+        "steps": problem.steps,
+        "prompt": r"%s = %s" % (function, tex(ex.expr)),
+        "domain": ex.domain.statement(ex.variables),
+        "question": r"f'(%s)" % variable,
+        "answer": r"f'(%s) = %s" % (variable, tex(problem.answer)),
+        "lines": [line.__dict__ for line in derivation_lines(problem.derivation)],
+    }
+
+
+def sheet_context(sheet: Sheet) -> dict:
+    o = sheet.options
+    used: dict[str, None] = {}
+    for problem in sheet.problems:
+        for name in problem.derivation.rules_used:
+            used.setdefault(name, None)
+    rules = [RULES[name] for name in RULES if name in used]
+    return {
+        "title": o.title,
+        "date": o.date,
+        "code": o.code,
+        "seed": o.seed,
+        "count": o.count,
+        "difficulty": o.difficulty,
+        "version": __version__,
+        "problems": [problem_context(p) for p in sheet.problems],
+        "rules": [{"title": r.title, "function": r.function, "derivative": r.derivative} for r in rules],
+    }
+
+
+def render_documents(sheet: Sheet, env: jinja2.Environment | None = None) -> dict[str, str]:
+    """File name -> contents for exercises.tex, guidebook.tex and sheet.json."""
+    env = env or make_environment()
+    context = sheet_context(sheet)
+    return {
+        "exercises.tex": env.get_template("exercises.tex.j2").render(context),
+        "guidebook.tex": env.get_template("guidebook.tex.j2").render(context),
+        "sheet.json": sheet_json(sheet),
+    }
+
+
+def step_json(step: Step) -> dict:
+    return {
+        "rule": step.rule,
+        "wrt": step.wrt.name,
+        "expr": sp.sstr(step.expr),
+        "result": sp.sstr(step.result),
+        "latex": r"%s\left[%s\right] = %s" % (_d(step.wrt, False), tex(step.expr), tex(step.result)),
+        "substeps": [step_json(s) for s in step.substeps],
+    }
+
+
+def sheet_json(sheet: Sheet) -> str:
+    o = sheet.options
+    document = {
+        "exgen_version": __version__,
+        "seed": o.seed,
+        "count": o.count,
+        "difficulty": o.difficulty,
+        "topics": list(o.topics),
+        "title": o.title,
+        "code": o.code,
+        "problems": [
+            {
+                "number": p.number,
+                "topic": p.exercise.topic,
+                "rules": list(p.derivation.rules_used),
+                "difficulty": {"level": p.level, "steps": p.steps},
+                "domain": p.exercise.domain.statement(p.exercise.variables) or "all real numbers",
+                "prompt_latex": problem_context(p)["prompt"],
+                "answer_latex": tex(p.answer),
+                "check": p.check,
+                "steps": step_json(p.derivation),
+            }
+            for p in sheet.problems
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def solution_text(step: Step, depth: int = 0) -> list[str]:
+    """The derivation as indented plain text, innermost rules first."""
+    lines = []
+    for sub in step.substeps:
+        lines.extend(solution_text(sub, depth + 1))
+    if step.rule in _SILENT and depth > 0:
+        return lines
+    lines.append("%s%s: d/d%s [%s] = %s" % ("  " * depth, RULES[step.rule].title, step.wrt.name,
+                                           sp.sstr(step.expr), sp.sstr(step.result)))
+    return lines
+
+
+def solution_latex(step: Step, partial: bool = False) -> str:
+    body = []
+    for line in derivation_lines(step, partial):
+        rows = " \\\\\n  &= ".join(line.rhs)
+        body.append(f"  \\intertext{{{line.phrase}}}\n  {line.lhs} &= {rows}")
+    return "\\begin{align*}\n" + " \\\\\n".join(body) + "\n\\end{align*}\n"
