@@ -97,27 +97,27 @@ def check_tree(step, points: list[Point]) -> Verdict:
     verdict = derivative_agrees(step.expr, step.wrt, step.result, points)
     if not verdict.ok:
         return Verdict(False, f"{step.rule} step on {sp.sstr(step.expr)}: {verdict.detail}")
-    parts = dict(step.parts)
+    sub_points = _bound_points(step.bindings, points) if step.bindings else points
     for sub in step.substeps:
-        sub_points = points
-        if step.rule == "chain" and sub.wrt == parts["u"]:
-            sub_points = _inner_points(parts["inner"], parts["u"], points)
         verdict = check_tree(sub, sub_points)
         if not verdict.ok:
             return verdict
     return Verdict(True)
 
 
-def _inner_points(inner: sp.Expr, u: sp.Symbol, points: list[Point]) -> list[Point]:
-    """The chain rule's outer derivative is checked at u = inner(x) for each x."""
+def _bound_points(bindings, points: list[Point]) -> list[Point]:
+    """Points for a node's substeps: each bound variable (the chain rule's u,
+    the multivariable chain's x and y) takes its expression's value there."""
     symbols = sorted(points[0], key=lambda s: s.name)
-    fn = sp.lambdify(symbols, to_elementary(inner), modules="mpmath")
+    functions = [(symbol, sp.lambdify(symbols, to_elementary(value), modules="mpmath"))
+                 for symbol, value in bindings]
     out = []
     with mpmath.workdps(DIGITS):
         for point in points:
-            value = _numeric(fn, [point[s] for s in symbols])
-            if value is not None:
-                out.append({**point, u: value})
+            args = [point[s] for s in symbols]
+            values = {symbol: _numeric(fn, args) for symbol, fn in functions}
+            if all(v is not None for v in values.values()):
+                out.append({**point, **values})
     return out or points
 
 

@@ -24,25 +24,57 @@ POSITIVE_GRID = (0.01, 0.05, 0.1) + tuple(0.125 * i for i in range(1, 49))
 REAL_GRID = tuple(0.125 * i for i in range(-32, 33))
 
 
+UNIT_GRID = tuple(0.02 * i for i in range(1, 50))
+
+
 @dataclass(frozen=True)
 class Domain:
-    """Where a problem's function is defined: all reals, or every variable > 0."""
+    """Where a problem's function is defined: all reals, every variable > 0,
+    or (probabilities) every variable in (0, 1)."""
 
-    positive: bool
+    positive: bool = False
+    unit: bool = False
 
     @property
     def sample_interval(self) -> tuple[float, float]:
+        if self.unit:
+            return (0.05, 0.95)
         return (0.2, 3.0) if self.positive else (-2.5, 2.5)
 
     @property
     def grid(self) -> tuple[float, ...]:
+        if self.unit:
+            return UNIT_GRID
         return POSITIVE_GRID if self.positive else REAL_GRID
 
     def statement(self, variables: tuple[sp.Symbol, ...]) -> str:
-        """The condition printed beside the problem (empty for all reals)."""
+        """The condition printed beside the problem, in LaTeX (empty for all reals)."""
+        from .forms import tex
+
+        if self.unit:
+            return ", ".join(f"0 < {tex(v)} < 1" for v in variables)
         if not self.positive:
             return ""
-        return ", ".join(f"{v.name} > 0" for v in variables)
+        return ", ".join(f"{tex(v)} > 0" for v in variables)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a topic draws: a function, what to differentiate it by, how to show it.
+
+    `preferred` holds the course's form of each answer (sigma(1 - sigma),
+    (y_hat - y)/(y_hat (1 - y_hat) ln 2), ...) where no cheap tidy reaches it;
+    it is checked numerically like every other result.
+    """
+
+    expr: sp.Expr
+    wrt: tuple[sp.Symbol, ...] = (X,)
+    domain: Domain | None = None
+    name: str = "f"
+    preferred: tuple[sp.Expr, ...] = ()
+    note: str = ""
+    prompt: str = ""  # LaTeX shown instead of "f(x) = ..." (e.g. a definition with a sum)
+    steps: tuple = ()  # derivation trees built by the topic itself (else the engine derives)
 
 
 @dataclass(frozen=True)
@@ -54,6 +86,9 @@ class Exercise:
     variables: tuple[sp.Symbol, ...]
     wrt: tuple[sp.Symbol, ...]
     domain: Domain
+    name: str = "f"
+    note: str = ""
+    prompt: str = ""
 
 
 def pick(rng: random.Random, options: tuple):
@@ -208,10 +243,12 @@ def _holds_on(part: sp.Expr, requirement: str, variables, grid) -> bool:
     return True
 
 
-def choose_domain(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Domain | None:
-    """All reals if every logarithm, root and denominator is fine there, else x > 0, else None."""
+def choose_domain(expr: sp.Expr, variables: tuple[sp.Symbol, ...],
+                  candidates: tuple[Domain, ...] = (Domain(), Domain(positive=True))) -> Domain | None:
+    """The first candidate domain (by default all reals, then x > 0) on which
+    every logarithm, root and denominator of `expr` is defined, else None."""
     parts = sorted(set(_critical_parts(expr)), key=lambda p: (sp.default_sort_key(p[0]), p[1]))
-    for domain in (Domain(positive=False), Domain(positive=True)):
+    for domain in candidates:
         if all(_holds_on(part, req, variables, domain.grid) for part, req in parts):
             return domain
     return None

@@ -134,20 +134,43 @@ def derivation_lines(step: Step, partial: bool = False, top: bool = True) -> lis
 _CHAIN_NAMES = ("u", "v", "w", "s", "r", "q")
 
 
+def question(exercise, wrt: sp.Symbol) -> str:
+    """How the problem names the derivative it asks for: f'(x), dz/dt, or a partial."""
+    name = exercise.name
+    if len(exercise.variables) > 1:
+        return r"\frac{\partial %s}{\partial %s}" % (name, tex(wrt))
+    if name == "f":
+        return r"f'(%s)" % tex(wrt)
+    return r"\frac{d%s}{d%s}" % (name, tex(wrt))
+
+
+def prompt(exercise) -> str:
+    if exercise.prompt:
+        return exercise.prompt
+    arguments = ", ".join(tex(v) for v in exercise.variables)
+    return r"%s(%s) = %s" % (exercise.name, arguments, tex(exercise.expr))
+
+
 def problem_context(problem: Problem) -> dict:
     ex = problem.exercise
-    variable = tex(ex.wrt[0])
-    function = r"f(%s)" % ", ".join(tex(v) for v in ex.variables)
+    partial = len(ex.variables) > 1
+    solutions = []
+    for w, derivation in zip(ex.wrt, problem.derivations):
+        solutions.append({
+            "question": question(ex, w),
+            "answer": r"%s = %s" % (question(ex, w), tex(derivation.result)),
+            "lines": [line.__dict__ for line in derivation_lines(derivation, partial)],
+        })
     return {
         "number": problem.number,
         "level": problem.level,
         "topic": ex.topic,
         "steps": problem.steps,
-        "prompt": r"%s = %s" % (function, tex(ex.expr)),
+        "prompt": prompt(ex),
         "domain": ex.domain.statement(ex.variables),
-        "question": r"f'(%s)" % variable,
-        "answer": r"f'(%s) = %s" % (variable, tex(problem.answer)),
-        "lines": [line.__dict__ for line in derivation_lines(problem.derivation)],
+        "note": ex.note,
+        "questions": ", ".join(s["question"] for s in solutions),
+        "solutions": solutions,
     }
 
 
@@ -155,7 +178,7 @@ def sheet_context(sheet: Sheet) -> dict:
     o = sheet.options
     used: dict[str, None] = {}
     for problem in sheet.problems:
-        for name in problem.derivation.rules_used:
+        for name in problem.rules_used:
             used.setdefault(name, None)
     rules = [RULES[name] for name in RULES if name in used]
     return {
@@ -193,6 +216,23 @@ def step_json(step: Step) -> dict:
     }
 
 
+def problem_json(p: Problem) -> dict:
+    single = len(p.exercise.wrt) == 1
+    answers = [tex(a) for a in p.answers]
+    trees = [step_json(d) for d in p.derivations]
+    return {
+        "number": p.number,
+        "topic": p.exercise.topic,
+        "rules": list(p.rules_used),
+        "difficulty": {"level": p.level, "steps": p.steps},
+        "domain": p.exercise.domain.statement(p.exercise.variables) or "all real numbers",
+        "prompt_latex": prompt(p.exercise),
+        "answer_latex": answers[0] if single else answers,
+        "check": p.check,
+        "steps": trees[0] if single else trees,
+    }
+
+
 def sheet_json(sheet: Sheet) -> str:
     o = sheet.options
     document = {
@@ -203,20 +243,7 @@ def sheet_json(sheet: Sheet) -> str:
         "topics": list(o.topics),
         "title": o.title,
         "code": o.code,
-        "problems": [
-            {
-                "number": p.number,
-                "topic": p.exercise.topic,
-                "rules": list(p.derivation.rules_used),
-                "difficulty": {"level": p.level, "steps": p.steps},
-                "domain": p.exercise.domain.statement(p.exercise.variables) or "all real numbers",
-                "prompt_latex": problem_context(p)["prompt"],
-                "answer_latex": tex(p.answer),
-                "check": p.check,
-                "steps": step_json(p.derivation),
-            }
-            for p in sheet.problems
-        ],
+        "problems": [problem_json(p) for p in sheet.problems],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

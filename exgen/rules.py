@@ -62,6 +62,8 @@ for _rule in (
          r"\begin{cases} 1, & x > 0 \\ 0, & x \leq 0 \end{cases}"),
     Rule("log_differentiation", "Logarithmic differentiation", "f^{g}",
          r"f^{g} \left(g' \ln f + \frac{g f'}{f}\right)"),
+    Rule("multivariable_chain", "Multivariable chain rule", r"z = f(x(t), y(t))",
+         r"\frac{dz}{dt} = \frac{\partial f}{\partial x} \frac{dx}{dt} + \frac{\partial f}{\partial y} \frac{dy}{dt}"),
     Rule("simplify", "Simplify", "", "", counted=False),
 ):
     register(_rule)

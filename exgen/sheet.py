@@ -23,17 +23,16 @@ import sympy as sp
 
 from . import __version__
 from .budget import time_budget
-from .check import check_contract, check_tree, sample_points
-from .compose import Exercise, choose_domain
+from .check import Verdict, check_contract, check_tree, sample_points
+from .compose import Draft, Exercise, choose_domain
 from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
 from .forms import tex
 from .seeding import rng_for, short_code
-from .steps import Step, solve
-from .topics import TOPICS, Topic
+from .steps import Step, finish, solve
+from .topics import LEVELS, TOPICS, Topic
 
 log = logging.getLogger("exgen.sheet")
 
-LEVELS: dict[str, tuple[int, int]] = {"easy": (1, 3), "medium": (4, 6), "hard": (7, 11)}
 DIFFICULTIES = tuple(LEVELS) + ("mixed",)
 MAX_COUNT = 200
 ATTEMPTS_PER_PROBLEM = 400
@@ -61,22 +60,39 @@ class Problem:
     number: int
     level: str
     exercise: Exercise
-    derivation: Step
-    answer: sp.Expr
+    derivations: tuple[Step, ...]  # one per variable in exercise.wrt
+
+    @property
+    def derivation(self) -> Step:
+        return self.derivations[0]
+
+    @property
+    def answers(self) -> tuple[sp.Expr, ...]:
+        return tuple(d.result for d in self.derivations)
+
+    @property
+    def answer(self) -> sp.Expr:
+        return self.answers[0]
 
     @property
     def steps(self) -> int:
-        return self.derivation.rule_count
+        return sum(d.rule_count for d in self.derivations)
+
+    @property
+    def rules_used(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r for d in self.derivations for r in d.rules_used))
 
     @property
     def check(self) -> dict:
         """The sheet.json `check` object: plain SymPy strings, real symbols."""
         ex = self.exercise
+        single = len(ex.wrt) == 1
+        answers = [sp.sstr(a) for a in self.answers]
         return {
             "variables": [v.name for v in ex.variables],
             "expr": sp.sstr(ex.expr),
-            "wrt": ex.wrt[0].name,
-            "answer": sp.sstr(self.answer),
+            "wrt": ex.wrt[0].name if single else [w.name for w in ex.wrt],
+            "answer": answers[0] if single else answers,
         }
 
 
@@ -136,14 +152,13 @@ def build_sheet(options: SheetOptions) -> Sheet:
 
 
 def _draw(options, index, level, order, position, seen) -> Problem:
-    low, high = LEVELS[level]
     for attempt in range(ATTEMPTS_PER_PROBLEM):
         # Stay with the planned topic for a while, then move on to the next.
         chosen = order[(position + attempt // 40) % len(order)]
         rng = rng_for(options.seed, "problem", index, attempt)
         try:
             with time_budget(PROBLEM_SECONDS):
-                problem, reason = _candidate(chosen, rng, index, level, low, high, seen)
+                problem, reason = _candidate(chosen, rng, index, level, seen)
         except BudgetExceeded:
             problem, reason = None, "over the time budget"
         if problem is not None:
@@ -154,39 +169,58 @@ def _draw(options, index, level, order, position, seen) -> Problem:
         f"{', '.join(t.name for t in order)}; try more topics or another difficulty")
 
 
-def _candidate(chosen: Topic, rng, index, level, low, high, seen):
+def _derivations(draft: Draft) -> tuple[Step, ...]:
+    if draft.steps:
+        return tuple(finish(tree, pref) for tree, pref in
+                     zip(draft.steps, draft.preferred or (None,) * len(draft.steps)))
+    preferred = draft.preferred or (None,) * len(draft.wrt)
+    return tuple(solve(draft.expr, w, p) for w, p in zip(draft.wrt, preferred))
+
+
+def _core_rule(derivation: Step) -> str:
+    body = derivation.substeps[0] if derivation.rule == "simplify" else derivation
+    while body.rule == "constant_multiple":
+        body = body.substeps[0]
+    return body.rule
+
+
+def _candidate(chosen: Topic, rng, index, level, seen):
+    low, high = chosen.range(level)
     budget = rng.randint(low, high)
-    expr = chosen.build(rng, budget)
-    variables = chosen.variables
+    draft = chosen.build(rng, budget)
+    if not isinstance(draft, Draft):
+        draft = Draft(draft)
+    expr = draft.expr
     if not expr.free_symbols:
         return None, "constant function"
     if sp.sstr(expr) in seen:
         return None, "duplicate of an earlier problem"
-    domain = choose_domain(expr, variables)
+    variables = tuple(sorted(expr.free_symbols | set(draft.wrt), key=lambda v: v.name))
+    domain = draft.domain or choose_domain(expr, variables)
     if domain is None:
         return None, "no domain where every logarithm, root and denominator is defined"
     try:
-        derivation = solve(expr, variables[0])
+        derivations = _derivations(draft)
     except UnsupportedExpression as exc:
         return None, str(exc)
-    body = derivation.substeps[0] if derivation.rule == "simplify" else derivation
-    if not low <= derivation.rule_count <= high:
-        return None, f"{derivation.rule_count} rule applications, outside {low}-{high}"
-    if chosen.uses and not set(chosen.uses) & set(derivation.rules_used):
+    exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt)
+    problem = Problem(index + 1, level, exercise, derivations)
+    if not low <= problem.steps <= high:
+        return None, f"{problem.steps} rule applications, outside {low}-{high}"
+    if chosen.uses and not set(chosen.uses) & set(problem.rules_used):
         return None, f"does not use {'/'.join(chosen.uses)}"
-    while body.rule == "constant_multiple":
-        body = body.substeps[0]
-    if chosen.root and body.rule not in chosen.root:
-        return None, f"is a {body.rule}, not a {'/'.join(chosen.root)}"
-    answer = derivation.result
-    if level != "easy" and not answer.has(*variables):
+    if chosen.root and _core_rule(problem.derivation) not in chosen.root:
+        return None, f"is a {_core_rule(problem.derivation)}, not a {'/'.join(chosen.root)}"
+    if level != "easy" and not any(a.free_symbols for a in problem.answers):
         return None, "constant derivative"
-    if len(tex(answer)) > MAX_ANSWER_LATEX or len(tex(expr)) > MAX_ANSWER_LATEX:
+    if any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers) or len(tex(expr)) > MAX_ANSWER_LATEX:
         return None, "too long to print"
-    exercise = Exercise(chosen.name, expr, variables, variables[:1], domain)
-    problem = Problem(index + 1, level, exercise, derivation, answer)
     points = sample_points(domain, variables, rng)
-    verdict = check_tree(derivation, points)
+    verdict = Verdict(True)
+    for derivation in derivations:
+        verdict = check_tree(derivation, points)
+        if not verdict.ok:
+            break
     if verdict.ok:
         verdict = check_contract(problem.check, domain, rng)
     if not verdict.ok:

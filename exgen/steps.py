@@ -37,6 +37,9 @@ class Step:
     result: sp.Expr
     parts: tuple[tuple[str, sp.Expr], ...] = ()
     substeps: tuple["Step", ...] = ()
+    # Variables the substeps use that stand for expressions of this node's
+    # variable: the chain rule's u = g(x), the multivariable chain's x = x(t).
+    bindings: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
 
     def walk(self) -> Iterator["Step"]:
         yield self
@@ -94,13 +97,28 @@ def derive(expr: sp.Expr, wrt: sp.Symbol, depth: int = 0) -> Step:
     )
 
 
-def solve(expr: sp.Expr, wrt: sp.Symbol) -> Step:
-    """The derivation, topped by a visible "simplify" step when tidying changes the result."""
-    root = derive(expr, wrt)
-    final = tidy(root.result)
+def solve(expr: sp.Expr, wrt: sp.Symbol, preferred: sp.Expr | None = None) -> Step:
+    """The derivation, topped by a visible "simplify" step when tidying (or the
+    course's `preferred` form of the answer) changes the result."""
+    return finish(derive(expr, wrt), preferred)
+
+
+def finish(root: Step, preferred: sp.Expr | None = None) -> Step:
+    final = tidy(root.result) if preferred is None else preferred
     if final == root.result:
         return root
-    return Step("simplify", root.expr, wrt, final, substeps=(root,))
+    return Step("simplify", root.expr, root.wrt, final, substeps=(root,))
+
+
+def multivariable_chain(f: sp.Expr, inner: tuple[tuple[sp.Symbol, sp.Expr], ...], t: sp.Symbol) -> Step:
+    """dz/dt = sum_i (partial f / partial x_i) (dx_i / dt), for z = f(x_1(t), ..., x_k(t))."""
+    partials = tuple(derive(f, x) for x, _ in inner)
+    rates = tuple(derive(x_t, t) for _, x_t in inner)
+    substitution = dict(inner)
+    result = sp.Add(*(p.result.subs(substitution) * r.result for p, r in zip(partials, rates)))
+    parts = (("f", f),) + tuple((x.name, x_t) for x, x_t in inner)
+    return Step("multivariable_chain", f.subs(substitution), t, result, parts=parts,
+                substeps=partials + rates, bindings=inner)
 
 
 def _chain_symbol(depth: int, expr: sp.Expr) -> sp.Symbol:
@@ -122,7 +140,7 @@ def _chain(expr: sp.Expr, wrt: sp.Symbol, depth: int,
     result = outer_step.result.subs(u, inner) * inner_step.result
     return Step("chain", expr, wrt, result,
                 parts=(("outer", outer), ("inner", inner), ("u", u)),
-                substeps=(outer_step, inner_step))
+                substeps=(outer_step, inner_step), bindings=((u, inner),))
 
 
 @handles(sp.Add)

@@ -1,57 +1,14 @@
-"""Problem generators, one registered per topic.
-
-A topic turns `(rng, budget)` into a function to differentiate; `budget` is
-the rule-application count the sheet is aiming for (see `compose.term`). The
-sheet measures the real count afterwards, so a generator only has to aim.
-
-To add a topic:
-
-    @topic("hyperbolic", "tanh and friends", levels=("easy", "medium"))
-    def _hyperbolic(rng, budget):
-        return sp.tanh(compose.inner(rng))
-
-Registering a name twice is an error. `exgen topics` lists the registry.
-"""
+"""Single-variable topics: the basic rules, sums, products, quotients, chains."""
 
 import random
-from dataclasses import dataclass
 from typing import Callable
 
 import sympy as sp
 
-from . import compose
-from .compose import X, coefficient, pick
-from .functions import log_base
-
-ALL_LEVELS = ("easy", "medium", "hard")
-
-
-@dataclass(frozen=True)
-class Topic:
-    name: str
-    description: str
-    levels: tuple[str, ...]
-    build: Callable[[random.Random, int], sp.Expr]
-    # A candidate belongs to the topic only if its derivation uses one of
-    # `uses` and (when given) starts with one of `root` after any constant
-    # multiple: a "product" whose factors cancel to x^-2 is redrawn.
-    uses: tuple[str, ...] = ()
-    root: tuple[str, ...] = ()
-    variables: tuple[sp.Symbol, ...] = (X,)
-
-
-TOPICS: dict[str, Topic] = {}
-
-
-def topic(name: str, description: str, levels: tuple[str, ...] = ALL_LEVELS,
-          uses: tuple[str, ...] = (), root: tuple[str, ...] = ()):
-    def register(build):
-        if name in TOPICS:
-            raise ValueError(f"topic {name!r} registered twice")
-        TOPICS[name] = Topic(name, description, levels, build, uses, root)
-        return build
-
-    return register
+from .. import compose
+from ..compose import X, coefficient, pick
+from ..functions import log_base
+from . import topic
 
 
 def _power_term(rng: random.Random) -> sp.Expr:

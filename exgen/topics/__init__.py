@@ -1,0 +1,69 @@
+"""Problem generators, one registered per topic.
+
+A topic turns `(rng, budget)` into a function to differentiate: a SymPy
+expression in x, or a `compose.Draft` that also says what to differentiate
+by, on which domain, and in which form the course writes the answer.
+`budget` is the rule-application count the sheet is aiming for; the sheet
+measures the real count afterwards, so a generator only has to aim.
+
+To add a topic:
+
+    @topic("hyperbolic", "tanh and friends", levels=("easy", "medium"))
+    def _hyperbolic(rng, budget):
+        return sp.tanh(compose.inner(rng))
+
+Registering a name twice is an error. `exgen topics` lists the registry in
+the order the family modules below are imported.
+"""
+
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+
+from ..compose import X
+
+ALL_LEVELS = ("easy", "medium", "hard")
+
+# Rule applications per level, measured on the derivation tree. A topic whose
+# problems are longer by nature (a gradient has one derivation per variable)
+# declares its own ranges.
+LEVELS: dict[str, tuple[int, int]] = {"easy": (1, 3), "medium": (4, 6), "hard": (7, 11)}
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    description: str
+    levels: tuple[str, ...]
+    build: Callable[[random.Random, int], object]
+    # A candidate belongs to the topic only if its derivation uses one of
+    # `uses` and (when given) starts with one of `root` after any constant
+    # multiple: a "product" whose factors cancel to x^-2 is redrawn.
+    uses: tuple[str, ...] = ()
+    root: tuple[str, ...] = ()
+    ranges: tuple[tuple[str, tuple[int, int]], ...] = ()
+    variables: tuple[sp.Symbol, ...] = (X,)
+
+    def range(self, level: str) -> tuple[int, int]:
+        return dict(self.ranges).get(level, LEVELS[level])
+
+
+TOPICS: dict[str, Topic] = {}
+
+
+def topic(name: str, description: str, levels: tuple[str, ...] = ALL_LEVELS,
+          uses: tuple[str, ...] = (), root: tuple[str, ...] = (),
+          ranges: dict[str, tuple[int, int]] | None = None):
+    def register(build):
+        if name in TOPICS:
+            raise ValueError(f"topic {name!r} registered twice")
+        TOPICS[name] = Topic(name, description, levels, build, uses, root,
+                             tuple(sorted((ranges or {}).items())))
+        return build
+
+    return register
+
+
+from . import calculus, ml  # noqa: E402,F401  (registration order = listing order)
