@@ -34,6 +34,7 @@ class Domain:
 
     positive: bool = False
     unit: bool = False
+    names: tuple[str, ...] = ()  # the variables the printed condition is about (default: all)
 
     @property
     def sample_interval(self) -> tuple[float, float]:
@@ -51,6 +52,8 @@ class Domain:
         """The condition printed beside the problem, in LaTeX (empty for all reals)."""
         from .forms import tex
 
+        if self.names:
+            variables = tuple(v for v in variables if v.name in self.names)
         if self.unit:
             return ", ".join(f"0 < {tex(v)} < 1" for v in variables)
         if not self.positive:

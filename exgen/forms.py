@@ -9,13 +9,61 @@ ties keep the earlier, less rewritten form.
 `\\sin 3x` without brackets where no reader could misread them.
 """
 
+import re
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+
+
+# Symbol names of the ML topics and how the course documents write them.
+SYMBOL_LATEX = {"yhat": r"\hat{y}"}
 
 
 class TextbookLatexPrinter(LatexPrinter):
     def __init__(self):
         super().__init__({"ln_notation": True, "fold_func_brackets": True})
+
+    def _print_Symbol(self, expr, style="plain"):
+        name = expr.name
+        if name in SYMBOL_LATEX:
+            return SYMBOL_LATEX[name]
+        stem = name.rstrip("0123456789")
+        if stem in SYMBOL_LATEX and stem != name:
+            return r"%s_{%s}" % (SYMBOL_LATEX[stem], name[len(stem):])
+        return super()._print_Symbol(expr, style)
+
+    def _print_Add(self, expr, order=None):
+        """A leading positive term where there is one: y-hat - y, not -y + y-hat."""
+        terms = self._as_ordered_terms(expr, order=order)
+        if terms[0].could_extract_minus_sign():
+            for i, term in enumerate(terms):
+                if not term.could_extract_minus_sign():
+                    terms = [term] + terms[:i] + terms[i + 1:]
+                    break
+        out = self._print(terms[0])
+        for term in terms[1:]:
+            if term.could_extract_minus_sign():
+                out += " - " + self._print(-term)
+            else:
+                out += " + " + self._print(term)
+        return out
+
+    def _print_Mul(self, expr):
+        """sigma(u) (1 - sigma(u)) in the documents' order."""
+        factors = expr.as_ordered_factors()
+        for s in [f for f in factors if type(f).__name__ in ("sigmoid", "softmax")]:
+            if 1 - s in factors:
+                rest = [f for f in factors if f != s and f != 1 - s]
+                head = self._print(expr.func(*rest)) if rest else ""
+                if head == "-1":
+                    head = "-"
+                elif head == "1":
+                    head = ""
+                body = r"%s \left(1 - %s\right)" % (self._print(s), self._print(s))
+                if rest and head not in ("", "-") and expr.func(*rest).is_Add:
+                    head = r"\left(%s\right)" % head
+                return (head + " " + body).strip() if head not in ("", "-") else head + body
+        return super()._print_Mul(expr)
 
     def _print_log(self, expr, exp=None):
         (arg,) = expr.args
@@ -34,7 +82,13 @@ def tex(expr) -> str:
 
 
 def printed_length(expr: sp.Expr) -> int:
+    """Length of the LaTeX: brackets count, so flat sums beat nested fractions."""
     return len(tex(expr))
+
+
+def visible_length(expr: sp.Expr) -> int:
+    """What a reader sees: the LaTeX without sizing commands, spaces and braces."""
+    return len(re.sub(r"\\left|\\right|[\s{}]", "", tex(expr)))
 
 
 def tidy(expr: sp.Expr) -> sp.Expr:
@@ -44,4 +98,19 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     candidates = [expr, sp.factor_terms(expr)]
     if any(t.is_Pow and t.exp.is_negative for t in sp.preorder_traversal(expr)):
         candidates.append(sp.factor_terms(sp.together(expr)))
-    return min(candidates, key=printed_length)
+    best = min(candidates, key=printed_length)
+    return _numeric_factor_out(best)
+
+
+def _numeric_factor_out(expr: sp.Expr) -> sp.Expr:
+    """2 (1 - tanh^2 u) rather than 2 - 2 tanh^2 u: SymPy distributes a number
+    over a sum on construction, so the factored form is kept unevaluated."""
+    if not expr.is_Add:
+        return expr
+    content, rest = expr.primitive()
+    nodes = list(sp.preorder_traversal(rest))
+    if (content in (1, -1) or not any(isinstance(a, sp.Function) for a in nodes)
+            or any(a.is_Pow and a.exp.is_negative for a in nodes)):
+        return expr
+    factored = sp.Mul(content, rest, evaluate=False)
+    return factored if visible_length(factored) <= visible_length(expr) + 2 else expr

@@ -94,6 +94,42 @@ class log_base(sp.Function):
         return "log(%s, %s)" % (printer._print(u), printer._print(k))
 
 
+class softmax(sp.Function):
+    """softmax(i, z_1, ..., z_K) = e^{z_i} / sum_j e^{z_j}, the course's sigma(z_i).
+
+    d sigma(z_i) / d z_j = sigma(z_i) (delta_ij - sigma(z_j)).
+    """
+
+    @property
+    def index(self) -> int:
+        return int(self.args[0])
+
+    @property
+    def logits(self) -> tuple:
+        return self.args[1:]
+
+    def fdiff(self, argindex=1):
+        if argindex == 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        j = argindex - 1
+        delta = 1 if j == self.index else 0
+        return self * (delta - softmax(j, *self.logits))
+
+    def elementary(self):
+        zs = self.logits
+        return sp.exp(zs[self.index - 1]) / sp.Add(*(sp.exp(z) for z in zs))
+
+    def _eval_evalf(self, prec):
+        return self.elementary()._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        body = r"\sigma\left(%s\right)" % printer._print(self.logits[self.index - 1])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _sympystr(self, printer):
+        return "(%s)" % printer._print(self.elementary())
+
+
 # Names an instructor may type in `exgen solve`, beside SymPy's own.
 PARSE_NAMES = {
     "sigmoid": sigmoid,
@@ -113,10 +149,11 @@ def log_any_base(u, k=None, **kwargs):
 def to_elementary(expr: sp.Expr) -> sp.Expr:
     """The same expression in SymPy's own functions only (for numeric work)."""
     return expr.replace(
-        lambda e: isinstance(e, (sigmoid, ReLU, log_base)),
+        lambda e: isinstance(e, (sigmoid, ReLU, log_base, softmax)),
         lambda e: {
             sigmoid: lambda: 1 / (1 + sp.exp(-e.args[0])),
             ReLU: lambda: sp.Max(0, e.args[0]),
             log_base: lambda: sp.log(e.args[0]) / sp.log(e.args[1]),
+            softmax: lambda: e.elementary(),
         }[type(e)](),
     )

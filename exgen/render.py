@@ -109,7 +109,10 @@ def _combination(step: Step) -> str | None:
     if step.rule == "constant_multiple":
         return r"%s \cdot %s" % (_wrap(parts["k"]), _wrap(subs[0]))
     if step.rule in ("sum", "difference"):
-        return " + ".join(_wrap(s) for s in subs)
+        out = tex(subs[0])
+        for s in subs[1:]:
+            out += " - " + _wrap(-s) if s.could_extract_minus_sign() else " + " + _wrap(s)
+        return out
     if step.rule == "log_differentiation":
         return r"%s \cdot %s" % (_wrap(step.expr), _wrap(subs[0]))
     return None

@@ -64,6 +64,8 @@ for _rule in (
          r"f^{g} \left(g' \ln f + \frac{g f'}{f}\right)"),
     Rule("multivariable_chain", "Multivariable chain rule", r"z = f(x(t), y(t))",
          r"\frac{dz}{dt} = \frac{\partial f}{\partial x} \frac{dx}{dt} + \frac{\partial f}{\partial y} \frac{dy}{dt}"),
+    Rule("softmax", "Softmax rule", r"\sigma(z_i) = \frac{e^{z_i}}{\sum_{j=1}^{K} e^{z_j}}",
+         r"\frac{\partial \sigma(z_i)}{\partial z_j} = \sigma(z_i)\left(\delta_{ij} - \sigma(z_j)\right)"),
     Rule("simplify", "Simplify", "", "", counted=False),
 ):
     register(_rule)

@@ -187,7 +187,7 @@ def _core_rule(derivation: Step) -> str:
 def _candidate(chosen: Topic, rng, index, level, seen):
     low, high = chosen.range(level)
     budget = rng.randint(low, high)
-    draft = chosen.build(rng, budget)
+    draft = chosen.build(rng, level if chosen.by_level else budget)
     if not isinstance(draft, Draft):
         draft = Draft(draft)
     expr = draft.expr
@@ -213,7 +213,8 @@ def _candidate(chosen: Topic, rng, index, level, seen):
         return None, f"is a {_core_rule(problem.derivation)}, not a {'/'.join(chosen.root)}"
     if level != "easy" and not any(a.free_symbols for a in problem.answers):
         return None, "constant derivative"
-    if any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers) or len(tex(expr)) > MAX_ANSWER_LATEX:
+    shown = draft.prompt or tex(expr)
+    if any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers) or len(shown) > 2 * MAX_ANSWER_LATEX:
         return None, "too long to print"
     points = sample_points(domain, variables, rng)
     verdict = Verdict(True)

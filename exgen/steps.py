@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 import sympy as sp
 
 from .errors import UnsupportedExpression
-from .functions import ReLU, log_base, sigmoid
+from .functions import ReLU, log_base, sigmoid, softmax
 from .rules import RULES
 from .forms import tidy
 
@@ -128,6 +128,15 @@ def _chain_symbol(depth: int, expr: sp.Expr) -> sp.Symbol:
         if name not in taken:
             return sp.Symbol(name, real=True)
     return sp.Dummy("u", real=True)
+
+
+def chain_step(expr: sp.Expr, wrt: sp.Symbol, outer_of: Callable[[sp.Expr], sp.Expr],
+               inner: sp.Expr) -> Step:
+    """The chain rule on a split chosen by the caller: expr = outer_of(inner).
+
+    For compositions the course splits its own way, such as a loss of an
+    activation of a linear function."""
+    return _chain(expr, wrt, 0, outer_of, inner)
 
 
 def _chain(expr: sp.Expr, wrt: sp.Symbol, depth: int,
@@ -241,3 +250,16 @@ def _log_base(expr, wrt, depth):
     if arg == wrt:
         return Step("log_k", expr, wrt, 1 / (wrt * sp.log(base)), parts=(("k", base),))
     return _chain(expr, wrt, depth, lambda u: log_base(u, base), arg)
+
+
+@handles(softmax)
+def _softmax(expr, wrt, depth):
+    """d sigma(z_i) / d z_j = sigma(z_i) (delta_ij - sigma(z_j))."""
+    logits = expr.logits
+    if wrt not in logits or any(z.has(wrt) for z in logits if z != wrt):
+        raise UnsupportedExpression(
+            f"no rule for {sp.sstr(expr)} with respect to {wrt}: the softmax rule needs plain logits")
+    j = logits.index(wrt) + 1
+    delta = 1 if j == expr.index else 0
+    return Step("softmax", expr, wrt, expr * (delta - softmax(j, *logits)),
+                parts=(("i", sp.Integer(expr.index)), ("j", sp.Integer(j))))

@@ -44,6 +44,9 @@ class Topic:
     uses: tuple[str, ...] = ()
     root: tuple[str, ...] = ()
     ranges: tuple[tuple[str, tuple[int, int]], ...] = ()
+    # True: `build` takes the level's name instead of a rule budget (for
+    # topics whose levels are different questions, not longer functions).
+    by_level: bool = False
     variables: tuple[sp.Symbol, ...] = (X,)
 
     def range(self, level: str) -> tuple[int, int]:
@@ -55,12 +58,12 @@ TOPICS: dict[str, Topic] = {}
 
 def topic(name: str, description: str, levels: tuple[str, ...] = ALL_LEVELS,
           uses: tuple[str, ...] = (), root: tuple[str, ...] = (),
-          ranges: dict[str, tuple[int, int]] | None = None):
+          ranges: dict[str, tuple[int, int]] | None = None, by_level: bool = False):
     def register(build):
         if name in TOPICS:
             raise ValueError(f"topic {name!r} registered twice")
         TOPICS[name] = Topic(name, description, levels, build, uses, root,
-                             tuple(sorted((ranges or {}).items())))
+                             tuple(sorted((ranges or {}).items())), by_level)
         return build
 
     return register

@@ -1,0 +1,244 @@
+"""Machine-learning topics of the course documents.
+
+Activations (sigmoid, tanh, ReLU), partial derivatives, the multivariable
+chain rule, linear functions w^T x + w_0, binary cross-entropy, logistic
+regression, softmax and multiclass cross-entropy. Where the documents write
+an answer in a particular form (sigma(1 - sigma), (y_hat - y)/(y_hat
+(1 - y_hat)), y_hat_i - y_i, ...), the topic builds that form as the
+`preferred` answer; the oracle checks it like any other step.
+"""
+
+import random
+
+import sympy as sp
+
+from .. import compose
+from ..compose import X, Domain, Draft, coefficient, pick
+from ..functions import ReLU, log_base, sigmoid, softmax
+from ..steps import chain_step, derive, multivariable_chain
+from . import topic
+from .calculus import _function_family
+
+Y = sp.Symbol("y", real=True)
+Z = sp.Symbol("z", real=True)
+T = sp.Symbol("t", real=True)
+YHAT = sp.Symbol("yhat", real=True)
+
+
+def _symbols(stem: str, first: int, last: int) -> tuple[sp.Symbol, ...]:
+    return tuple(sp.Symbol(f"{stem}{i}", real=True) for i in range(first, last + 1))
+
+
+topic("sigmoid", "Sigmoid sigma(x) = 1/(1+e^-x): sigma' = sigma(1 - sigma), and sigma of an inner function",
+      uses=("sigmoid",))(_function_family(sigmoid, False))
+topic("tanh", "tanh: tanh' = 1 - tanh^2, and tanh of an inner function", uses=("tanh",))(
+    _function_family(sp.tanh, False))
+
+
+@topic("relu", "ReLU(x) = max(0, x): derivative 1 for x > 0 and 0 for x <= 0, and ReLU of an inner function",
+       levels=("easy", "medium"), uses=("relu",))
+def _relu(rng: random.Random, budget: int):
+    if budget == 1:
+        inner = X
+    elif budget == 2:
+        return coefficient(rng, 2, 5, signed=False) * ReLU(X)
+    elif budget == 3:
+        inner = coefficient(rng, 2, 5) * X
+    else:
+        inner = coefficient(rng, 2, 5) * X + coefficient(rng, 1, 4)
+    # The documents' convention: ReLU'(u) = 1 for u > 0, 0 for u <= 0.
+    rate = derive(inner, X).result
+    return Draft(ReLU(inner), preferred=(sp.Piecewise((rate, inner > 0), (0, True)),))
+
+
+def _monomial(rng: random.Random, variables) -> sp.Expr:
+    term = coefficient(rng, 1, 5)
+    for v in variables:
+        term *= v ** rng.randint(0 if len(variables) > 1 else 1, 3)
+    return term if term.free_symbols else term * variables[0]
+
+
+def _partial_term(rng: random.Random, variables, rich: bool) -> sp.Expr:
+    if not rich:
+        return _monomial(rng, variables)
+    a, b = rng.sample(list(variables), 2)
+    shape = pick(rng, ("monomial", "exp", "sin", "cos", "ln", "product"))
+    k = coefficient(rng, 2, 4, signed=False)
+    if shape == "exp":
+        return sp.exp(k * a * b) if rng.random() < 0.5 else a * sp.exp(k * b)
+    if shape == "sin":
+        return sp.sin(a * b)
+    if shape == "cos":
+        return a * sp.cos(k * b)
+    if shape == "ln":
+        return sp.log(a**2 + b**2 + 1)
+    if shape == "product":
+        return a**2 * sp.exp(b)
+    return _monomial(rng, variables)
+
+
+@topic("partial", "Partial derivatives of f(x, y) or f(x, y, z), holding the other variables constant",
+       ranges={"easy": (2, 8), "medium": (9, 16), "hard": (17, 28)})
+def _partial(rng: random.Random, budget: int):
+    count = 3 if budget >= 17 else 2
+    variables = (X, Y, Z)[:count]
+    terms = 2 if budget <= 8 else 3
+    expr = sp.Add(*(_partial_term(rng, variables, rich=budget > 8 and i < 2) for i in range(terms)))
+    return Draft(expr, wrt=tuple(v for v in variables if expr.has(v)))
+
+
+_PATHS = (
+    lambda rng: sp.cos(T), lambda rng: sp.sin(T), lambda rng: sp.exp(T),
+    lambda rng: T**2, lambda rng: coefficient(rng, 2, 4) * T + coefficient(rng, 1, 3),
+    lambda rng: T**3,
+)
+
+
+@topic("multivariable-chain", "Multivariable chain rule: z = f(x, y), x = x(t), y = y(t), dz/dt = f_x x' + f_y y'",
+       uses=("multivariable_chain",), ranges={"easy": (5, 9), "medium": (10, 13), "hard": (14, 24)})
+def _multivariable_chain(rng: random.Random, budget: int):
+    if budget <= 9:
+        f = coefficient(rng, 1, 4, signed=False) * X * Y
+        if rng.random() < 0.5:
+            f += X**2
+    elif budget <= 13:
+        f = _monomial(rng, (X, Y)) + _monomial(rng, (X, Y))
+    else:
+        f = _partial_term(rng, (X, Y), rich=True) + _monomial(rng, (X, Y))
+    paths = rng.sample(list(_PATHS), 2)
+    inner = ((X, paths[0](rng)), (Y, paths[1](rng)))
+    tree = multivariable_chain(f, inner, T)
+    prompt = r"z = f(x, y) = %s, \quad x = %s, \quad y = %s" % tuple(
+        _tex(e) for e in (f, inner[0][1], inner[1][1]))
+    return Draft(tree.expr, wrt=(T,), name="z", prompt=prompt, steps=(tree,))
+
+
+def _tex(expr):
+    from ..forms import tex
+
+    return tex(expr)
+
+
+@topic("linear", "Linear functions f(w) = w^T x + w_0: df/dw_k = x_k for 1 <= k <= n and 1 for the bias",
+       levels=("easy", "medium", "hard"), ranges={"easy": (6, 14), "medium": (15, 24), "hard": (25, 40)})
+def _linear(rng: random.Random, budget: int):
+    n = 2 if budget <= 14 else 3 if budget <= 24 else 4
+    w = _symbols("w", 0, n)
+    x = _symbols("x", 1, n)
+    expr = sp.Add(*(wk * xk for wk, xk in zip(w[1:], x))) + w[0]
+    terms = " + ".join(f"w_{{{k}}} x_{{{k}}}" for k in range(n, 0, -1)) + " + w_{0}"
+    prompt = r"f(\mathbf{w}) = \mathbf{w}^{T} \mathbf{x} = %s" % terms
+    return Draft(expr, wrt=w, prompt=prompt,
+                 note=r"(the bias $w_0$ has $x_0 = 1$)")
+
+
+def _bce(yhat: sp.Expr, label: sp.Expr, base: int | None) -> sp.Expr:
+    log = sp.log if base is None else (lambda u: log_base(u, base))
+    return -label * log(yhat) - (1 - label) * log(1 - yhat)
+
+
+def _bce_latex(label: str, base: int | None) -> str:
+    log = r"\ln" if base is None else r"\log_{%d}" % base
+    return r"L(\hat{y}) = -%s %s \hat{y} - (1 - %s) %s (1 - \hat{y})" % (label, log, label, log)
+
+
+@topic("binary-cross-entropy",
+       "Binary cross-entropy L = -y log y_hat - (1-y) log(1-y_hat): dL/dy_hat = (y_hat - y)/(y_hat (1 - y_hat)), "
+       "ln or log_2", levels=("easy", "medium"), ranges={"easy": (2, 8), "medium": (9, 16)})
+def _binary_cross_entropy(rng: random.Random, budget: int):
+    base = pick(rng, (None, None, 2, 10))
+    if budget <= 8:
+        label = sp.Integer(rng.randint(0, 1))
+        expr = _bce(YHAT, label, base)
+        prompt = r"L(\hat{y}) = %s \quad (y = %d)" % (_tex(expr), label)
+    else:
+        label = Y
+        expr = _bce(YHAT, Y, base)
+        prompt = _bce_latex("y", base)
+    if label != Y:  # a concrete label: the plain tidy form (-1/y_hat) is the textbook one
+        return Draft(expr, wrt=(YHAT,), domain=Domain(unit=True, names=("yhat",)), name="L", prompt=prompt)
+    scale = 1 if base is None else 1 / sp.log(base)
+    preferred = (YHAT - Y) / (YHAT * (1 - YHAT)) * scale
+    return Draft(expr, wrt=(YHAT,), domain=Domain(unit=True, names=("yhat",)), name="L", prompt=prompt,
+                 preferred=(preferred,), note=r"(the label $y$ is a constant)")
+
+
+@topic("logistic-regression",
+       "Logistic regression: dL/dw_k for L = binary cross-entropy of sigma(w^T x), by the chain rule; ln and log_2",
+       uses=("sigmoid",), ranges={"easy": (1, 15), "medium": (16, 16), "hard": (17, 30)})
+def _logistic_regression(rng: random.Random, budget: int):
+    n = 1 if budget <= 15 else 2 if budget <= 16 else 3
+    w = _symbols("w", 0, n)
+    x = _symbols("x", 1, n)
+    z = sp.Add(*(wk * xk for wk, xk in zip(w[1:], x))) + w[0]
+    base = 2 if rng.random() < 0.5 else None
+    expr = _bce(sigmoid(z), Y, base)
+    k = rng.randint(0, n)
+    # The cheat-sheet's route: dL/dy_hat * dy_hat/dz * dz/dw_k, so the chain
+    # is split at y_hat = sigma(z) rather than inside each logarithm.
+    tree = chain_step(expr, w[k], lambda u: _bce(u, Y, base), sigmoid(z))
+    scale = 1 if base is None else 1 / sp.log(base)
+    x_k = 1 if k == 0 else x[k - 1]
+    preferred = (sigmoid(z) - Y) * x_k * scale
+    log = r"\ln" if base is None else r"\log_{2}"
+    prompt = (r"L = -y %s \hat{y} - (1 - y) %s (1 - \hat{y}), \quad \hat{y} = \sigma(z), \quad z = %s"
+              % (log, log, _tex(z)))
+    # sigma(z) lies in (0, 1) for every z, so both logarithms are defined everywhere.
+    return Draft(expr, wrt=(w[k],), domain=Domain(), name="L", prompt=prompt, preferred=(preferred,),
+                 steps=(tree,), note=r"(find $\partial L / \partial w_{%d}$; $y$ and the $x_k$ are constants)" % k)
+
+
+def _softmax_prompt(K: int) -> str:
+    return r"\sigma(z_i) = \frac{e^{z_i}}{\sum_{j=1}^{%d} e^{z_j}}" % K
+
+
+@topic("softmax", "Softmax Jacobian d sigma(z_i)/d z_j = sigma(z_i)(delta_ij - sigma(z_j)), for K = 2..4",
+       ranges={"easy": (3, 8), "medium": (3, 9), "hard": (16, 40)}, by_level=True)
+def _softmax(rng: random.Random, level: str):
+    K = {"easy": 2, "medium": 3, "hard": 4}[level]
+    z = _symbols("z", 1, K)
+    i = rng.randint(1, K)
+    expr = sp.exp(z[i - 1]) / sp.Add(*(sp.exp(zj) for zj in z))
+    component = softmax(i, *z)
+    if K == 4:
+        # A whole row of the Jacobian: every logit, the diagonal one included.
+        wrt = z
+        preferred = tuple(component * ((1 if j == i else 0) - softmax(j, *z)) for j in range(1, K + 1))
+    else:
+        j = rng.randint(1, K)
+        wrt = (z[j - 1],)
+        preferred = (component * ((1 if j == i else 0) - softmax(j, *z)),)
+    prompt = r"%s, \quad K = %d, \quad \sigma(z_{%d}) = %s" % (_softmax_prompt(K), K, i, _tex(expr))
+    return Draft(expr, wrt=wrt, domain=Domain(), name=r"\sigma(z_{%d})" % i, prompt=prompt,
+                 preferred=preferred, note=r"(write the answer with $\sigma(z_j)$)")
+
+
+@topic("cross-entropy",
+       "Multiclass cross-entropy with softmax: dL/dy_hat_i = -y_i/y_hat_i, and dL/dz_i = y_hat_i - y_i by the "
+       "multivariate chain rule, for a one-hot y", uses=("multivariable_chain", "ln"),
+       ranges={"easy": (6, 20), "medium": (6, 16), "hard": (17, 80)}, by_level=True)
+def _cross_entropy(rng: random.Random, level: str):
+    K = 4 if level == "hard" else 3
+    z = _symbols("z", 1, K)
+    yhat = _symbols("yhat", 1, K)
+    hot = rng.randint(1, K)
+    labels = tuple(1 if j == hot else 0 for j in range(1, K + 1))
+    loss = -sp.log(yhat[hot - 1])
+    y_text = r"\mathbf{y} = (%s)" % ", ".join(str(v) for v in labels)
+    if level == "easy":
+        # The rule itself, dL/dy_hat_i = -y_i / y_hat_i, with the labels kept symbolic.
+        y = _symbols("y", 1, K)
+        general = -sp.Add(*(yi * sp.log(yh) for yi, yh in zip(y, yhat)))
+        prompt = r"L = -\sum_{i=1}^{%d} y_i \ln \hat{y}_i" % K
+        return Draft(general, wrt=yhat, domain=Domain(unit=True, names=tuple(v.name for v in yhat)),
+                     name="L", prompt=prompt, note=r"(the labels $y_i$ are constants)")
+    inner = tuple((yhat[j], softmax(j + 1, *z)) for j in range(K))
+    targets = range(1, K + 1) if K == 4 else (rng.randint(1, K),)
+    trees = tuple(multivariable_chain(loss, inner, z[i - 1]) for i in targets)
+    preferred = tuple(softmax(i, *z) - labels[i - 1] for i in targets)
+    prompt = (r"L = -\sum_{i=1}^{%d} y_i \ln \hat{y}_i, \quad \hat{y}_i = \sigma(z_i) = \frac{e^{z_i}}{\sum_j e^{z_j}},"
+              r" \quad %s" % (K, y_text))
+    return Draft(trees[0].expr, wrt=tuple(z[i - 1] for i in targets), domain=Domain(), name="L",
+                 prompt=prompt, preferred=preferred, steps=trees,
+                 note=r"(use the multivariate chain rule $\frac{\partial L}{\partial z_i} = \sum_j "
+                      r"\frac{\partial L}{\partial \hat{y}_j} \frac{\partial \hat{y}_j}{\partial z_i}$)")

@@ -1,0 +1,321 @@
+"""Helpers shared by the tests: running the command line, external tools, and
+an independent numeric reference for derivatives.
+
+The reference here never uses exgen's step engine or its oracle
+(`exgen.check`): it differentiates with `sympy.diff` and compares values with
+mpmath at points the tests choose. The only exgen code it uses is
+`exgen.functions.to_elementary` (the rewrite of sigma, log_k and ReLU into
+SymPy's own functions), which is a definition, not a derivative.
+"""
+
+import contextlib
+import io
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import mpmath
+import pytest
+import sympy as sp
+from click.testing import CliRunner
+from sympy.core.function import AppliedUndef
+
+from exgen.functions import to_elementary
+
+ROOT = Path(__file__).resolve().parent.parent
+X = sp.Symbol("x", real=True)
+Y = sp.Symbol("y", real=True)
+
+# ---------------------------------------------------------------------------
+# External tools: in CI a missing tool fails the test; elsewhere it skips.
+# ---------------------------------------------------------------------------
+
+TEX_HINT = "TeX Live: apt-get install texlive-latex-base texlive-latex-recommended lmodern"
+
+
+def require_tool(name: str, why: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed ({why})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI is set, so tests that need it must run, not skip")
+        pytest.skip(f"{message}; set CI=1 to make this a failure")
+    return path
+
+
+def verify_sheet_path() -> Path:
+    """The reference checker: a separate program that shares no code with exgen."""
+    candidates = [os.environ.get("EXGEN_VERIFY_SHEET"),
+                  ROOT.parent / "shared" / "tools" / "verify_sheet.py"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    message = "the reference checker verify_sheet.py is not found (set EXGEN_VERIFY_SHEET)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def run_verify_sheet(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(verify_sheet_path()), str(path)],
+                          capture_output=True, text=True, timeout=170)
+
+
+def pdf_text(pdf: Path, layout: bool = False) -> str:
+    tool = require_tool("pdftotext", "apt-get install poppler-utils")
+    command = [tool, "-enc", "UTF-8"] + (["-layout"] if layout else []) + [str(pdf), "-"]
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+# ---------------------------------------------------------------------------
+# Running the command line
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args):
+    """CliRunner on the click group; exceptions propagate (tracebacks stay visible)."""
+    from exgen.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def run_main(*args) -> Run:
+    """exgen.cli.main(argv) in process: the layer that prints user errors."""
+    from exgen.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def console_script() -> str | None:
+    """The installed `exgen` console script (next to this interpreter, else on PATH)."""
+    beside = Path(sys.executable).parent / "exgen"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("exgen")
+
+
+def exgen_command() -> list[str]:
+    script = console_script()
+    if script:
+        return [script]
+    return [sys.executable, "-c", "from exgen.cli import main; main()"]
+
+
+def run_exgen(*args, cwd: Path | None = None, env: dict | None = None, timeout: float = 170) -> Run:
+    """The real command in a fresh process."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    process = subprocess.run(exgen_command() + [str(a) for a in args], cwd=cwd, env=full_env,
+                             capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return Run(process.returncode, process.stdout, process.stderr)
+
+
+def assert_user_error(run: Run, *fragments: str, one_line: bool = True) -> str:
+    """Non-zero exit, one line on stderr starting `exgen: error:`, no traceback."""
+    assert run.code != 0, f"expected a failure, got exit 0; stdout={run.stdout!r}"
+    assert "Traceback" not in run.stderr + run.stdout, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert lines, "nothing on stderr"
+    if one_line:
+        assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{run.stderr}"
+    line = lines[0]
+    assert line.startswith("exgen: error: "), line
+    assert len(line) > len("exgen: error: ") + 10, f"the error says nothing useful: {line!r}"
+    for fragment in fragments:
+        assert fragment in run.stderr, f"{fragment!r} not in {run.stderr!r}"
+    return line
+
+
+# ---------------------------------------------------------------------------
+# Independent numeric reference
+# ---------------------------------------------------------------------------
+
+DIGITS = 30
+TOLERANCE = mpmath.mpf("1e-9")
+
+
+def _heaviside(value, h0=None):
+    if value > 0:
+        return mpmath.mpf(1)
+    if value < 0:
+        return mpmath.mpf(0)
+    return mpmath.mpf("0.5") if h0 is None else h0
+
+
+_MODULES = [{"Heaviside": _heaviside}, "mpmath"]
+
+
+def real_value(fn, args):
+    """fn(*args) as a finite real mpf, or None (undefined, complex, infinite)."""
+    try:
+        value = fn(*args)
+    except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+        return None
+    if isinstance(value, mpmath.mpc):
+        if abs(value.imag) > mpmath.mpf("1e-25") * max(1, abs(value.real)):
+            return None
+        value = value.real
+    try:
+        value = mpmath.mpf(value)
+    except (TypeError, ValueError):
+        return None
+    return value if mpmath.isfinite(value) else None
+
+
+def evaluator(expr, symbols):
+    expr = to_elementary(sp.sympify(expr))
+    if isinstance(expr, sp.MatrixBase):
+        raise TypeError("scalar expressions only")
+    return sp.lambdify(symbols, expr, modules=_MODULES)
+
+
+def compare(claimed, reference, points):
+    """(usable point count, list of mismatches) for two expressions at points."""
+    symbols = sorted(set(points[0]) | sp.sympify(claimed).free_symbols | sp.sympify(reference).free_symbols,
+                     key=lambda s: s.name)
+    missing = [s for s in symbols if s not in points[0]]
+    assert not missing, f"no value for {missing} in the sample points"
+    f_claimed, f_reference = evaluator(claimed, symbols), evaluator(reference, symbols)
+    usable, bad = 0, []
+    with mpmath.workdps(DIGITS):
+        for point in points:
+            args = [mpmath.mpf(point[s]) for s in symbols]
+            a, b = real_value(f_claimed, args), real_value(f_reference, args)
+            if a is None or b is None:
+                continue
+            usable += 1
+            if abs(a - b) > TOLERANCE * max(1, abs(a), abs(b)):
+                bad.append(f"at {point}: {mpmath.nstr(a, 12)} != {mpmath.nstr(b, 12)}")
+    return usable, bad
+
+
+def assert_derivative(expr, wrt, claimed, points, min_usable=3, context=""):
+    """`claimed` equals sympy.diff(expr, wrt) at the points (at least `min_usable` of them usable)."""
+    reference = sp.diff(to_elementary(sp.sympify(expr)), wrt)
+    usable, bad = compare(claimed, reference, points)
+    assert not bad, f"{context} d/d{wrt} {sp.sstr(expr)}: claimed {sp.sstr(claimed)}, " \
+                    f"sympy.diff {sp.sstr(reference)}; {bad[:3]}"
+    assert usable >= min_usable, f"{context} d/d{wrt} {sp.sstr(expr)}: only {usable} usable points"
+
+
+def assert_same_function(a, b, points, min_usable=3, context=""):
+    usable, bad = compare(a, b, points)
+    assert not bad, f"{context}: {sp.sstr(a)} != {sp.sstr(b)}; {bad[:3]}"
+    assert usable >= min_usable, f"{context}: only {usable} usable points"
+
+
+def is_real_at(expr, symbols, point) -> bool:
+    fn = evaluator(expr, symbols)
+    with mpmath.workdps(DIGITS):
+        return real_value(fn, [mpmath.mpf(point[s]) for s in symbols]) is not None
+
+
+# Points with no special values (0, 1, integers) and both signs.
+SPREAD = ("-2.37", "-1.61", "-0.83", "-0.29", "0.41", "0.77", "1.29", "1.73", "2.21", "2.69")
+
+
+def spread_points(symbols, values=SPREAD):
+    """Points for each symbol from a fixed spread; several symbols get shifted copies."""
+    symbols = list(symbols)
+    return [{s: sp.Rational(values[(i + 3 * j) % len(values)]) for j, s in enumerate(symbols)}
+            for i in range(len(values))]
+
+
+def bindings(step):
+    """Variables a node's substeps use for expressions of the node's variable
+    (the chain rule's u = inner(x); the multivariable chain's x = x(t))."""
+    bound = tuple(getattr(step, "bindings", ()) or ())
+    if not bound and step.rule == "chain":
+        parts = dict(step.parts)
+        bound = ((parts["u"], parts["inner"]),)
+    return bound
+
+
+def bind_points(step, points):
+    """Each point extended with the values of the node's bound variables."""
+    bound = bindings(step)
+    if not bound:
+        return points
+    out = []
+    symbols = sorted(points[0], key=lambda s: s.name)
+    for point in points:
+        extended = dict(point)
+        for u, value in bound:
+            fn = evaluator(value, symbols)
+            with mpmath.workdps(DIGITS):
+                v = real_value(fn, [mpmath.mpf(point[s]) for s in symbols])
+            if v is None:
+                break
+            extended[u] = v
+        else:
+            out.append(extended)
+    return out
+
+
+def assert_tree_independently(step, points, min_usable=3, path="root"):
+    """Every node: result == sympy.diff(expr, wrt) numerically, at the points
+    (for a chain's outer node: at u = inner(x) for each x)."""
+    assert_derivative(step.expr, step.wrt, step.result, points, min_usable,
+                      context=f"{path} ({step.rule})")
+    sub_points = bind_points(step, points)
+    for i, sub in enumerate(step.substeps):
+        assert_tree_independently(sub, sub_points, min(min_usable, len(sub_points)),
+                                  path=f"{path}/{i}:{sub.rule}")
+
+
+# ---------------------------------------------------------------------------
+# sheet.json: parsing the contract strings with plain SymPy
+# ---------------------------------------------------------------------------
+
+def parse_plain(text: str, names) -> sp.Expr:
+    """What any CAS user does: sympy.parse_expr with the names as real symbols."""
+    local = {n: sp.Symbol(n, real=True) for n in names}
+    local.update({"Matrix": sp.Matrix, "Heaviside": sp.Heaviside, "Max": sp.Max})
+    expr = sp.parse_expr(text, local_dict=local)
+    if isinstance(expr, sp.Basic):
+        undefined = expr.atoms(AppliedUndef)
+        assert not undefined, f"{text!r} uses functions SymPy does not know: {undefined}"
+    return expr
+
+
+def stated_interval(domain_statement: str) -> tuple[float, float]:
+    """The sampling interval for a problem's printed domain ('x > 0', '0 < y < 1', 'all real numbers')."""
+    text = domain_statement or ""
+    if re.search(r"<\s*1\b", text):
+        return (0.03, 0.97)
+    if re.search(r">\s*0\b", text):
+        return (0.12, 3.2)
+    return (-3.2, 3.2)
+
+
+def domain_points(domain_statement, symbols, rng: random.Random, n: int):
+    low, high = stated_interval(domain_statement)
+    points = []
+    while len(points) < n:
+        point = {}
+        for s in symbols:
+            v = round(rng.uniform(low, high), 3)
+            while abs(v) < 0.02 or abs(abs(v) - 1) < 0.01:  # no kinks at 0, no log(1) = 0
+                v = round(rng.uniform(low, high), 3)
+            point[s] = sp.Rational(str(v))
+        points.append(point)
+    return points
