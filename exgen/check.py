@@ -139,3 +139,36 @@ def check_contract(check: dict, domain: Domain, rng: random.Random) -> Verdict:
         if not verdict.ok:
             return Verdict(False, f"d/d{name}: {verdict.detail}")
     return Verdict(True)
+
+
+def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> bool:
+    """Is `value` the derivative of `expr` at `point` (numerically, 30 digits)?"""
+    exact = {s: sp.Rational(v) for s, v in point.items()}
+    mp_point = {s: mpmath.mpf(v.p) / v.q for s, v in exact.items()}
+    symbols = sorted(set(mp_point) | expr.free_symbols, key=lambda s: s.name)
+    if any(s not in mp_point for s in symbols):
+        return False
+    fn = sp.lambdify(symbols, to_elementary(expr), modules="mpmath")
+    index = symbols.index(wrt)
+    with mpmath.workdps(DIGITS):
+        args = [mp_point[s] for s in symbols]
+
+        def along(t):
+            shifted = list(args)
+            shifted[index] = t
+            return fn(*shifted)
+
+        want = _numeric(lambda t: mpmath.diff(along, t), [args[index]])
+        got = _numeric(sp.lambdify([], to_elementary(value), modules="mpmath"), [])
+    if want is None or got is None:
+        return False
+    return abs(got - want) <= TOLERANCE * max(1, abs(got), abs(want))
+
+
+def magnitude_at(expr: sp.Expr, variables, point: Point) -> float:
+    """|expr| at the point (infinity where it is not a finite real number)."""
+    symbols = sorted(variables, key=lambda s: s.name)
+    fn = sp.lambdify(symbols, to_elementary(expr), modules="mpmath")
+    with mpmath.workdps(DIGITS):
+        value = _numeric(fn, [point[s] for s in symbols])
+    return float("inf") if value is None else float(abs(value))

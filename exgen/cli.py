@@ -60,9 +60,10 @@ def cli():
 @click.option("--date", default="", help="Date printed in the header (default: a blank line to fill in).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder (default: output/seed-SEED).")
+@click.option("--at-point", is_flag=True, help="Ask for each derivative's exact value at a given point.")
 @click.option("--no-pdf", is_flag=True, help="Write .tex and sheet.json only.")
 @click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
-def make(count, seed, difficulty, topics, title, date, out, no_pdf, verbose):
+def make(count, seed, difficulty, topics, title, date, out, at_point, no_pdf, verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
     from .pipeline import make as run
     from .sheet import SheetOptions
@@ -71,7 +72,8 @@ def make(count, seed, difficulty, topics, title, date, out, no_pdf, verbose):
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     options = SheetOptions(
         count=_integer("--count", count), seed=_integer("--seed", seed),
-        difficulty=_difficulty(difficulty), topics=_split_topics(topics), title=title, date=date)
+        difficulty=_difficulty(difficulty), topics=_split_topics(topics), title=title, date=date,
+        at_point=at_point)
     folder = out if out is not None else Path("output") / f"seed-{options.seed}"
     result = run(options, folder, pdf=not no_pdf)
     click.echo(f"sheet {options.code}: {len(result.sheet.problems)} problems -> {folder}")

@@ -154,16 +154,28 @@ def prompt(exercise) -> str:
     return r"%s(%s) = %s" % (exercise.name, arguments, tex(exercise.expr))
 
 
+def question_at(exercise, wrt: sp.Symbol, at) -> str:
+    """f'(2), or the derivative's symbol with an evaluation bar at the point."""
+    if len(exercise.variables) == 1 and exercise.name == "f":
+        return r"f'(%s)" % tex(at[0][1])
+    where = ", ".join(r"%s = %s" % (tex(v), tex(a)) for v, a in at)
+    return r"\left. %s \right|_{%s}" % (question(exercise, wrt), where)
+
+
 def problem_context(problem: Problem) -> dict:
     ex = problem.exercise
     partial = len(ex.variables) > 1
     solutions = []
-    for w, derivation in zip(ex.wrt, problem.derivations):
-        solutions.append({
-            "question": question(ex, w),
-            "answer": r"%s = %s" % (question(ex, w), tex(derivation.result)),
-            "lines": [line.__dict__ for line in derivation_lines(derivation, partial)],
-        })
+    for i, (w, derivation) in enumerate(zip(ex.wrt, problem.derivations)):
+        lines = [line.__dict__ for line in derivation_lines(derivation, partial)]
+        asked = question(ex, w)
+        answer = r"%s = %s" % (asked, tex(derivation.result))
+        if problem.at:
+            asked = question_at(ex, w, problem.at)
+            where = ", ".join(r"$%s = %s$" % (tex(v), tex(a)) for v, a in problem.at)
+            lines.append(Line(f"Evaluate at {where}:", asked, (tex(problem.values[i]),)).__dict__)
+            answer = r"%s = %s" % (asked, tex(problem.values[i]))
+        solutions.append({"question": asked, "answer": answer, "lines": lines})
     return {
         "number": problem.number,
         "level": problem.level,
@@ -221,7 +233,7 @@ def step_json(step: Step) -> dict:
 
 def problem_json(p: Problem) -> dict:
     single = len(p.exercise.wrt) == 1
-    answers = [tex(a) for a in p.answers]
+    answers = [tex(a) for a in (p.values or p.answers)]
     trees = [step_json(d) for d in p.derivations]
     return {
         "number": p.number,

@@ -38,6 +38,7 @@ MAX_COUNT = 200
 ATTEMPTS_PER_PROBLEM = 400
 PROBLEM_SECONDS = 2.0
 MAX_ANSWER_LATEX = 120
+FRIENDLY_MAGNITUDE = 1e8
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,15 @@ class SheetOptions:
     topics: tuple[str, ...] = ()
     title: str = "Derivatives"
     date: str = ""
+    at_point: bool = False
 
     @property
     def code(self) -> str:
         """A short code derived from the options, printed on every page."""
-        return short_code(__version__, self.count, self.seed, self.difficulty, ",".join(self.topics))
+        parts = [__version__, self.count, self.seed, self.difficulty, ",".join(self.topics)]
+        if self.at_point:
+            parts.append("at-point")
+        return short_code(*parts)
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,9 @@ class Problem:
     level: str
     exercise: Exercise
     derivations: tuple[Step, ...]  # one per variable in exercise.wrt
+    # "Evaluate at a point" problems: the point and each derivative's exact value there.
+    at: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    values: tuple[sp.Expr, ...] = ()
 
     @property
     def derivation(self) -> Step:
@@ -87,13 +95,16 @@ class Problem:
         """The sheet.json `check` object: plain SymPy strings, real symbols."""
         ex = self.exercise
         single = len(ex.wrt) == 1
-        answers = [sp.sstr(a) for a in self.answers]
-        return {
+        answers = [sp.sstr(a) for a in (self.values or self.answers)]
+        check = {
             "variables": [v.name for v in ex.variables],
             "expr": sp.sstr(ex.expr),
             "wrt": ex.wrt[0].name if single else [w.name for w in ex.wrt],
             "answer": answers[0] if single else answers,
         }
+        if self.at:
+            check["at"] = {v.name: int(a) if a.is_Integer else sp.sstr(a) for v, a in self.at}
+        return check
 
 
 @dataclass(frozen=True)
@@ -158,7 +169,7 @@ def _draw(options, index, level, order, position, seen) -> Problem:
         rng = rng_for(options.seed, "problem", index, attempt)
         try:
             with time_budget(PROBLEM_SECONDS):
-                problem, reason = _candidate(chosen, rng, index, level, seen)
+                problem, reason = _candidate(chosen, rng, index, level, seen, options.at_point)
         except BudgetExceeded:
             problem, reason = None, "over the time budget"
         if problem is not None:
@@ -184,7 +195,7 @@ def _core_rule(derivation: Step) -> str:
     return body.rule
 
 
-def _candidate(chosen: Topic, rng, index, level, seen):
+def _candidate(chosen: Topic, rng, index, level, seen, at_point=False):
     low, high = chosen.range(level)
     budget = rng.randint(low, high)
     draft = chosen.build(rng, level if chosen.by_level else budget)
@@ -217,6 +228,8 @@ def _candidate(chosen: Topic, rng, index, level, seen):
     if any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers) or len(shown) > 2 * MAX_ANSWER_LATEX:
         return None, "too long to print"
     points = sample_points(domain, variables, rng)
+    if not _friendly(expr, variables, points):
+        return None, "values too large for a worked example"
     verdict = Verdict(True)
     for derivation in derivations:
         verdict = check_tree(derivation, points)
@@ -225,6 +238,58 @@ def _candidate(chosen: Topic, rng, index, level, seen):
     if verdict.ok:
         verdict = check_contract(problem.check, domain, rng)
     if not verdict.ok:
-        log.warning("dropped a candidate that failed the independent check: %s", verdict.detail)
+        log.info("dropped a candidate that failed the independent check: %s", verdict.detail)
         return None, f"failed the check: {verdict.detail}"
+    if at_point:
+        return _at_point(problem, rng)
     return problem, ""
+
+
+def _friendly(expr: sp.Expr, variables, points) -> bool:
+    """No astronomically large values (e^(e^(5x))) inside the sampled domain."""
+    from .check import magnitude_at
+
+    return all(magnitude_at(expr, variables, point) < FRIENDLY_MAGNITUDE for point in points)
+
+
+# Friendly points to evaluate at, per domain: small integers, or simple
+# fractions where the domain is (0, 1).
+_POINTS = {"real": (-2, -1, 1, 2), "positive": (1, 2, 3, 4), "unit": (sp.Rational(1, 2), sp.Rational(1, 4),
+                                                                        sp.Rational(3, 4))}
+
+
+def _at_point(problem: Problem, rng):
+    """The same problem asking for the derivatives' exact values at a point,
+    checked against the numeric derivative there."""
+    from .check import value_agrees
+
+    ex = problem.exercise
+    kind = "unit" if ex.domain.unit else "positive" if ex.domain.positive else "real"
+    for _ in range(8):
+        at = tuple((v, sp.sympify(pick_point(rng, _LABELS if _is_label(v) else _POINTS[kind])))
+                   for v in ex.variables)
+        point = dict(at)
+        values = tuple(tidy_value(a.subs(point)) for a in problem.answers)
+        if any(not v.is_finite or v.has(sp.nan, sp.zoo, sp.Piecewise) for v in values):
+            continue
+        if all(value_agrees(ex.expr, w, v, point) for w, v in zip(ex.wrt, values)):
+            return Problem(problem.number, problem.level, ex, problem.derivations, at, values), ""
+    return None, "no point where every derivative is defined and checks"
+
+
+_LABELS = (0, 1)
+
+
+def _is_label(symbol: sp.Symbol) -> bool:
+    """Class labels y, y_1, ... are 0 or 1 in a worked example."""
+    return symbol.name.rstrip("0123456789") == "y"
+
+
+def pick_point(rng, options):
+    return options[rng.randrange(len(options))]
+
+
+def tidy_value(value: sp.Expr) -> sp.Expr:
+    from .forms import tidy
+
+    return tidy(sp.nsimplify(value) if value.is_Float else value)
