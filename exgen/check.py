@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .compose import Domain
 from .functions import to_elementary
@@ -26,6 +27,28 @@ DIGITS = 30
 TOLERANCE = mpmath.mpf("1e-9")
 
 Point = dict[sp.Symbol, mpmath.mpf]
+
+# Arbitrary functions f(x), g(x), ... of the general rules are checked as
+# these concrete functions (by name, in sorted order), like any CAS would.
+_CONCRETE = (
+    lambda t: t**2 + 1,
+    lambda t: sp.exp(t / 3) + 2,
+    lambda t: sp.sin(t) + 3,
+    lambda t: 2 * t**3 - t + 5,
+)
+
+
+def numeric_form(expr: sp.Expr) -> sp.Expr:
+    """`expr` in SymPy's elementary functions only, arbitrary functions made concrete."""
+    expr = to_elementary(expr)
+    undefined = sorted({a.func for a in expr.atoms(AppliedUndef)}, key=lambda f: f.__name__)
+    if not undefined:
+        return expr
+    for i, func in enumerate(undefined):
+        concrete = _CONCRETE[i % len(_CONCRETE)]
+        expr = expr.replace(lambda a, func=func: isinstance(a, AppliedUndef) and a.func == func,
+                            lambda a, concrete=concrete: concrete(*a.args))
+    return expr.doit()
 
 
 @dataclass(frozen=True)
@@ -59,8 +82,8 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
     """Does `claimed` equal d/d`wrt` `expr` at the points (numerically)?"""
     symbols = sorted({wrt} | set(points[0]) | expr.free_symbols | claimed.free_symbols,
                      key=lambda s: s.name)
-    fn = sp.lambdify(symbols, to_elementary(expr), modules="mpmath")
-    claimed_fn = sp.lambdify(symbols, to_elementary(claimed), modules="mpmath")
+    fn = sp.lambdify(symbols, numeric_form(expr), modules="mpmath")
+    claimed_fn = sp.lambdify(symbols, numeric_form(claimed), modules="mpmath")
     index = symbols.index(wrt)
     usable = 0
     with mpmath.workdps(DIGITS):
@@ -97,6 +120,11 @@ def check_tree(step, points: list[Point]) -> Verdict:
     verdict = derivative_agrees(step.expr, step.wrt, step.result, points)
     if not verdict.ok:
         return Verdict(False, f"{step.rule} step on {sp.sstr(step.expr)}: {verdict.detail}")
+    for left, right in zip(IDENTITY_CHAINS.get(step.rule, ()), IDENTITY_CHAINS.get(step.rule, ())[1:]):
+        parts = dict(step.parts)
+        verdict = expressions_agree(parts[left], parts[right], _with_h(parts, points))
+        if not verdict.ok:
+            return Verdict(False, f"{step.rule} step: {left} and {right} differ: {verdict.detail}")
     sub_points = _bound_points(step.bindings, points) if step.bindings else points
     for sub in step.substeps:
         verdict = check_tree(sub, sub_points)
@@ -105,11 +133,42 @@ def check_tree(step, points: list[Point]) -> Verdict:
     return Verdict(True)
 
 
+# Rewritings a step shows as equal (first principles: the difference quotient,
+# expanded, then cancelled); each consecutive pair is checked numerically.
+IDENTITY_CHAINS = {"first_principles": ("quotient", "expanded", "simplified")}
+
+
+def _with_h(parts: dict, points: list[Point]) -> list[Point]:
+    h = parts.get("h")
+    if h is None:
+        return points
+    return [{**p, h: mpmath.mpf(0.05 + 0.1 * i)} for i, p in enumerate(points)]
+
+
+def expressions_agree(left: sp.Expr, right: sp.Expr, points: list[Point]) -> Verdict:
+    symbols = sorted(set(points[0]) | left.free_symbols | right.free_symbols, key=lambda s: s.name)
+    f = sp.lambdify(symbols, numeric_form(left), modules="mpmath")
+    g = sp.lambdify(symbols, numeric_form(right), modules="mpmath")
+    usable = 0
+    with mpmath.workdps(DIGITS):
+        for point in points:
+            args = [point.get(s) for s in symbols]
+            if any(a is None for a in args):
+                return Verdict(False, "a free symbol has no value")
+            a, b = _numeric(f, args), _numeric(g, args)
+            if a is None or b is None:
+                continue
+            usable += 1
+            if abs(a - b) > TOLERANCE * max(1, abs(a), abs(b)):
+                return Verdict(False, f"{mpmath.nstr(a, 12)} != {mpmath.nstr(b, 12)}")
+    return Verdict(usable >= MIN_POINTS, "" if usable >= MIN_POINTS else "too few usable points")
+
+
 def _bound_points(bindings, points: list[Point]) -> list[Point]:
     """Points for a node's substeps: each bound variable (the chain rule's u,
     the multivariable chain's x and y) takes its expression's value there."""
     symbols = sorted(points[0], key=lambda s: s.name)
-    functions = [(symbol, sp.lambdify(symbols, to_elementary(value), modules="mpmath"))
+    functions = [(symbol, sp.lambdify(symbols, numeric_form(value), modules="mpmath"))
                  for symbol, value in bindings]
     out = []
     with mpmath.workdps(DIGITS):
@@ -148,7 +207,7 @@ def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> 
     symbols = sorted(set(mp_point) | expr.free_symbols, key=lambda s: s.name)
     if any(s not in mp_point for s in symbols):
         return False
-    fn = sp.lambdify(symbols, to_elementary(expr), modules="mpmath")
+    fn = sp.lambdify(symbols, numeric_form(expr), modules="mpmath")
     index = symbols.index(wrt)
     with mpmath.workdps(DIGITS):
         args = [mp_point[s] for s in symbols]
@@ -159,7 +218,7 @@ def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> 
             return fn(*shifted)
 
         want = _numeric(lambda t: mpmath.diff(along, t), [args[index]])
-        got = _numeric(sp.lambdify([], to_elementary(value), modules="mpmath"), [])
+        got = _numeric(sp.lambdify([], numeric_form(value), modules="mpmath"), [])
     if want is None or got is None:
         return False
     return abs(got - want) <= TOLERANCE * max(1, abs(got), abs(want))
@@ -168,7 +227,7 @@ def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> 
 def magnitude_at(expr: sp.Expr, variables, point: Point) -> float:
     """|expr| at the point (infinity where it is not a finite real number)."""
     symbols = sorted(variables, key=lambda s: s.name)
-    fn = sp.lambdify(symbols, to_elementary(expr), modules="mpmath")
+    fn = sp.lambdify(symbols, numeric_form(expr), modules="mpmath")
     with mpmath.workdps(DIGITS):
         value = _numeric(fn, [point[s] for s in symbols])
     return float("inf") if value is None else float(abs(value))

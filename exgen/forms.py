@@ -12,6 +12,7 @@ ties keep the earlier, less rewritten form.
 import re
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 
 
@@ -31,6 +32,18 @@ class TextbookLatexPrinter(LatexPrinter):
         if stem in SYMBOL_LATEX and stem != name:
             return r"%s_{%s}" % (SYMBOL_LATEX[stem], name[len(stem):])
         return super()._print_Symbol(expr, style)
+
+    def _print_Function(self, expr, exp=None):
+        if isinstance(expr, AppliedUndef):
+            body = r"%s(%s)" % (expr.func.__name__, ", ".join(self._print(a) for a in expr.args))
+            return body if exp is None else r"%s^{%s}" % (body, exp)
+        return super()._print_Function(expr, exp)
+
+    def _print_Derivative(self, expr):
+        """f'(x) for an arbitrary function of one variable, as the documents write it."""
+        if isinstance(expr.expr, AppliedUndef) and len(expr.expr.args) == 1 and expr.derivative_count == 1:
+            return r"%s'(%s)" % (expr.expr.func.__name__, self._print(expr.expr.args[0]))
+        return super()._print_Derivative(expr)
 
     def _print_Add(self, expr, order=None):
         """A leading positive term where there is one: y-hat - y, not -y + y-hat."""

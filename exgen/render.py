@@ -118,6 +118,14 @@ def _combination(step: Step) -> str | None:
     return None
 
 
+def _difference_quotient(expr: sp.Expr, wrt: sp.Symbol, h: sp.Symbol) -> str:
+    """(f(x+h) - f(x)) / h as a student writes it, before any algebra."""
+    placeholder = sp.Symbol("XPLUSH")
+    shifted = tex(expr.xreplace({wrt: placeholder})).replace(
+        "XPLUSH", r"\left(%s + %s\right)" % (tex(wrt), tex(h)))
+    return r"\frac{%s - \left(%s\right)}{%s}" % (shifted, tex(expr), tex(h))
+
+
 def derivation_lines(step: Step, partial: bool = False, top: bool = True) -> list[Line]:
     """The worked solution, innermost rules first, as a tutor writes it."""
     lines: list[Line] = []
@@ -129,6 +137,12 @@ def derivation_lines(step: Step, partial: bool = False, top: bool = True) -> lis
     result = tex(step.result)
     if step.rule == "simplify":
         return lines + [Line("Simplify:", lhs, (result,))]
+    if step.rule == "first_principles":
+        parts = dict(step.parts)
+        limit = r"\lim_{%s \to 0}" % tex(parts["h"])
+        rows = (r"%s %s" % (limit, _difference_quotient(step.expr, step.wrt, parts["h"])),) + tuple(
+            r"%s %s" % (limit, tex(parts[name])) for name in ("expanded", "simplified"))
+        return lines + [Line(_phrase(step), lhs, rows + (result,))]
     combination = _combination(step)
     rhs = (combination, result) if combination and combination != result else (result,)
     return lines + [Line(_phrase(step), lhs, rhs)]

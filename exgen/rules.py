@@ -66,6 +66,9 @@ for _rule in (
          r"\frac{dz}{dt} = \frac{\partial f}{\partial x} \frac{dx}{dt} + \frac{\partial f}{\partial y} \frac{dy}{dt}"),
     Rule("softmax", "Softmax rule", r"\sigma(z_i) = \frac{e^{z_i}}{\sum_{j=1}^{K} e^{z_j}}",
          r"\frac{\partial \sigma(z_i)}{\partial z_j} = \sigma(z_i)\left(\delta_{ij} - \sigma(z_j)\right)"),
+    Rule("function", "Derivative of an arbitrary function", "f(x)", "f'(x)"),
+    Rule("first_principles", "Definition of the derivative", "f(x)",
+         r"\lim_{h \to 0} \frac{f(x+h) - f(x)}{h}"),
     Rule("simplify", "Simplify", "", "", counted=False),
 ):
     register(_rule)

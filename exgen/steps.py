@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .errors import UnsupportedExpression
 from .functions import ReLU, log_base, sigmoid, softmax
@@ -185,7 +186,12 @@ def _mul(expr, wrt, depth):
         df, dg = derive(f, wrt, depth), derive(g, wrt, depth)
         result = (g * df.result - f * dg.result) / g**2
         return Step("quotient", expr, wrt, result, parts=(("f", f), ("g", g)), substeps=(df, dg))
-    f, g = factors[0], sp.Mul(*factors[1:])
+    return product_step(expr, wrt, factors[0], sp.Mul(*factors[1:]), depth)
+
+
+def product_step(expr: sp.Expr, wrt: sp.Symbol, f: sp.Expr, g: sp.Expr, depth: int = 0) -> Step:
+    """d/dx (f g) = f g' + g f', on a split chosen by the caller (the quotient
+    rule derived as f * g^-1 is a product, not a quotient)."""
     df, dg = derive(f, wrt, depth), derive(g, wrt, depth)
     return Step("product", expr, wrt, f * dg.result + g * df.result,
                 parts=(("f", f), ("g", g)), substeps=(df, dg))
@@ -263,3 +269,22 @@ def _softmax(expr, wrt, depth):
     delta = 1 if j == expr.index else 0
     return Step("softmax", expr, wrt, expr * (delta - softmax(j, *logits)),
                 parts=(("i", sp.Integer(expr.index)), ("j", sp.Integer(j))))
+
+
+@handles(AppliedUndef)
+def _undefined(expr, wrt, depth):
+    """An arbitrary function f(x) of the general rules: its derivative is f'(x)."""
+    if expr.args != (wrt,):
+        raise UnsupportedExpression(f"no rule for {sp.sstr(expr)}: arbitrary functions must be of {wrt} alone")
+    return Step("function", expr, wrt, sp.Derivative(expr, wrt))
+
+
+def first_principles(expr: sp.Expr, wrt: sp.Symbol) -> Step:
+    """f'(x) = lim_{h -> 0} (f(x + h) - f(x)) / h, by algebra and then the limit."""
+    h = sp.Symbol("h", real=True)
+    quotient = (expr.subs(wrt, wrt + h) - expr) / h
+    expanded = sp.expand(expr.subs(wrt, wrt + h) - expr)
+    simplified = sp.cancel(quotient)
+    limit = simplified.subs(h, 0)
+    return Step("first_principles", expr, wrt, limit,
+                parts=(("h", h), ("quotient", quotient), ("expanded", expanded / h), ("simplified", simplified)))

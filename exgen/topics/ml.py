@@ -15,7 +15,7 @@ import sympy as sp
 from .. import compose
 from ..compose import X, Domain, Draft, coefficient, pick
 from ..functions import ReLU, log_base, sigmoid, softmax
-from ..steps import chain_step, derive, multivariable_chain
+from ..steps import chain_step, derive, first_principles, multivariable_chain, product_step
 from . import topic
 from .calculus import _function_family
 
@@ -242,3 +242,74 @@ def _cross_entropy(rng: random.Random, level: str):
                  prompt=prompt, preferred=preferred, steps=trees,
                  note=r"(use the multivariate chain rule $\frac{\partial L}{\partial z_i} = \sum_j "
                       r"\frac{\partial L}{\partial \hat{y}_j} \frac{\partial \hat{y}_j}{\partial z_i}$)")
+
+
+F = sp.Function("f")
+G = sp.Function("g")
+
+
+def _row_by_chain(rng: random.Random):
+    """A cheat-sheet row with f, derived from its simple version by the chain rule."""
+    f = F(X)
+    k = coefficient(rng, 2, 5, signed=False)
+    rows = (
+        (lambda u: k * u, r"k f"),
+        (lambda u: sp.exp(u), r"e^{f}"),
+        (lambda u: sp.log(u), r"\ln f"),
+        (lambda u: u**k, r"f^{k}"),
+        (lambda u: log_base(u, pick(rng, compose.LOG_BASES)), r"\log_{k} f"),
+        (lambda u: sp.sin(u), r"\sin f"),
+    )
+    outer, row = pick(rng, rows)
+    expr = outer(f)
+    tree = chain_step(expr, X, outer, f)
+    prompt = r"y = %s \quad \text{(the row } %s \text{ of the cheat-sheet)}" % (_tex(expr), row)
+    return Draft(expr, domain=Domain(), name="y", prompt=prompt, steps=(tree,),
+                 note=r"Derive it from the simple rule with the chain rule.")
+
+
+@topic("derivation",
+       "Derivations the documents pose: f-rows of the cheat-sheet by the chain rule, the quotient rule from the "
+       "product and power rules, sigma' = sigma(1 - sigma), tanh' = 1 - tanh^2",
+       ranges={"easy": (2, 6), "medium": (4, 12), "hard": (6, 30)}, by_level=True)
+def _derivation(rng: random.Random, level: str):
+    if level == "easy":
+        return _row_by_chain(rng)
+    if level == "medium" and rng.random() < 0.6:
+        f, g = F(X), G(X)
+        expr = f / g
+        tree = product_step(expr, X, f, 1 / g)
+        preferred = (g * sp.Derivative(f, X) - f * sp.Derivative(g, X)) / g**2
+        return Draft(expr, domain=Domain(), name="y", prompt=r"y = \frac{f(x)}{g(x)} = f(x)\, g(x)^{-1}",
+                     steps=(tree,), preferred=(preferred,),
+                     note=r"Derive the quotient rule from the product and power rules.")
+    if level == "medium":
+        expr = 1 / (1 + sp.exp(-X))
+        return Draft(expr, domain=Domain(), name=r"\sigma", preferred=(sigmoid(X) * (1 - sigmoid(X)),),
+                     note=r"Show that $\sigma'(x) = \sigma(x)\left(1 - \sigma(x)\right)$.")
+    if rng.random() < 0.5:
+        expr = (sp.exp(X) - sp.exp(-X)) / (sp.exp(X) + sp.exp(-X))
+        return Draft(expr, domain=Domain(), name=r"\tanh", preferred=(1 - sp.tanh(X) ** 2,),
+                     note=r"Show that $\tanh'(x) = 1 - \tanh^{2}(x)$.")
+    k = coefficient(rng, 2, 5, signed=False)
+    expr = 1 / (1 + sp.exp(-k * X))
+    return Draft(expr, domain=Domain(), name="y", prompt=r"y = \sigma(%s) = %s" % (_tex(k * X), _tex(expr)),
+                 preferred=(k * sigmoid(k * X) * (1 - sigmoid(k * X)),),
+                 note=r"Show that $y' = %s\,\sigma(%s)\left(1 - \sigma(%s)\right)$." % (k, _tex(k * X), _tex(k * X)))
+
+
+@topic("first-principles", "First principles: f'(x) from the limit definition, for small polynomials and 1/x",
+       uses=("first_principles",), ranges={"easy": (1, 1), "medium": (1, 1), "hard": (1, 1)}, by_level=True)
+def _first_principles(rng: random.Random, level: str):
+    if level == "easy":
+        expr = coefficient(rng, 1, 5) * X**2 + coefficient(rng, 1, 5) * X
+    elif level == "medium":
+        expr = pick(rng, (X**3, coefficient(rng, 2, 4, signed=False) / X,
+                          X**2 + coefficient(rng, 1, 5) * X + coefficient(rng, 1, 5)))
+    else:
+        expr = pick(rng, (coefficient(rng, 2, 3, signed=False) * X**3 - X, 1 / (X + coefficient(rng, 1, 3, signed=False)),
+                          X**4))
+    domain = Domain(positive=True) if any(t.is_Pow and t.exp.is_negative for t in sp.preorder_traversal(expr)) \
+        else Domain()
+    return Draft(expr, domain=domain, steps=(first_principles(expr, X),),
+                 note=r"Use the definition $f'(x) = \lim_{h \to 0} \frac{f(x+h) - f(x)}{h}$.")
