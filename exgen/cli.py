@@ -20,19 +20,19 @@ NAMES_HELP = "exgen topics lists the names"
 
 
 def _split_topics(text: str | None) -> tuple[str, ...]:
-    from .topics import TOPICS
+    from .topics import GROUPS, TOPICS, expand
 
-    if not text:
+    if text is None:
         return ()
     names = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
     for name in names:
-        if name not in TOPICS:
-            near = difflib.get_close_matches(name, list(TOPICS), n=1)
+        if name not in TOPICS and name not in GROUPS:
+            near = difflib.get_close_matches(name, list(TOPICS) + list(GROUPS), n=1)
             hint = f"; did you mean {near[0]!r}?" if near else f"; {NAMES_HELP}"
             raise ExgenError(f"unknown topic {name!r}{hint}")
     if not names:
         raise ExgenError(f"--topics is empty; give comma-separated names ({NAMES_HELP})")
-    return names
+    return expand(names)
 
 
 def _difficulty(text: str) -> str:
@@ -55,7 +55,8 @@ def cli():
 @click.option("--count", default="20", show_default=True, help="Number of problems (1..200).")
 @click.option("--seed", default="0", show_default=True, help="Any non-negative integer; same seed, same sheet.")
 @click.option("--difficulty", default="mixed", show_default=True, help="easy, medium, hard or mixed.")
-@click.option("--topics", default=None, help="Comma-separated topic names (see `exgen topics`); default all.")
+@click.option("--topics", default=None,
+              help="Comma-separated topic or group names (calculus, ml; see `exgen topics`); default all.")
 @click.option("--title", default="Derivatives", show_default=True, help="Title printed on both documents.")
 @click.option("--date", default="", help="Date printed in the header (default: a blank line to fill in).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -92,11 +93,14 @@ def _integer(option: str, text: str) -> int:
 @cli.command()
 def topics():
     """List every topic with its levels and a one-line description."""
-    from .topics import TOPICS
+    from .topics import GROUPS, TOPICS
 
     width = max(len(name) for name in TOPICS)
     for name, topic in TOPICS.items():
         click.echo(f"{name:<{width}}  {'/'.join(topic.levels):<18}  {topic.description}")
+    click.echo("")
+    for group, members in GROUPS.items():
+        click.echo(f"{group:<{width}}  group: {', '.join(members)}")
 
 
 @cli.command()

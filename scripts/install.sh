@@ -25,6 +25,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+log=.venv/install.log
+if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e '.[test]'; } >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    echo "install.sh: pip failed; the whole log is in $log" >&2
+    exit 1
+fi
 echo "install.sh: ready; run .venv/bin/exgen --help"

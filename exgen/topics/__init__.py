@@ -47,6 +47,7 @@ class Topic:
     # True: `build` takes the level's name instead of a rule budget (for
     # topics whose levels are different questions, not longer functions).
     by_level: bool = False
+    family: str = "calculus"
     variables: tuple[sp.Symbol, ...] = (X,)
 
     def range(self, level: str) -> tuple[int, int]:
@@ -58,15 +59,31 @@ TOPICS: dict[str, Topic] = {}
 
 def topic(name: str, description: str, levels: tuple[str, ...] = ALL_LEVELS,
           uses: tuple[str, ...] = (), root: tuple[str, ...] = (),
-          ranges: dict[str, tuple[int, int]] | None = None, by_level: bool = False):
+          ranges: dict[str, tuple[int, int]] | None = None, by_level: bool = False,
+          family: str = "calculus"):
     def register(build):
         if name in TOPICS:
             raise ValueError(f"topic {name!r} registered twice")
         TOPICS[name] = Topic(name, description, levels, build, uses, root,
-                             tuple(sorted((ranges or {}).items())), by_level)
+                             tuple(sorted((ranges or {}).items())), by_level, family)
         return build
 
     return register
 
 
 from . import calculus, ml  # noqa: E402,F401  (registration order = listing order)
+
+# Names that stand for every topic of a family module in `--topics`.
+GROUPS: dict[str, tuple[str, ...]] = {
+    family: tuple(n for n, t in TOPICS.items() if t.family == family)
+    for family in ("calculus", "ml")
+}
+
+
+def expand(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Topic names with group names (calculus, ml) replaced by their topics, in order, once each."""
+    out: dict[str, None] = {}
+    for name in names:
+        for member in GROUPS.get(name, (name,)):
+            out.setdefault(member, None)
+    return tuple(out)

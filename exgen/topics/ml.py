@@ -8,6 +8,7 @@ an answer in a particular form (sigma(1 - sigma), (y_hat - y)/(y_hat
 `preferred` answer; the oracle checks it like any other step.
 """
 
+import functools
 import random
 
 import sympy as sp
@@ -16,8 +17,10 @@ from .. import compose
 from ..compose import X, Domain, Draft, coefficient, pick
 from ..functions import ReLU, log_base, sigmoid, softmax
 from ..steps import chain_step, derive, first_principles, multivariable_chain, product_step
-from . import topic
+from . import topic as _register
 from .calculus import _function_family
+
+topic = functools.partial(_register, family="ml")
 
 Y = sp.Symbol("y", real=True)
 Z = sp.Symbol("z", real=True)
