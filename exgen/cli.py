@@ -52,6 +52,8 @@ def cli():
 
 
 @cli.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="A sheet config (TOML, see `exgen init`); options given here override it.")
 @click.option("--count", default="20", show_default=True, help="Number of problems (1..200).")
 @click.option("--seed", default="0", show_default=True, help="Any non-negative integer; same seed, same sheet.")
 @click.option("--difficulty", default="mixed", show_default=True, help="easy, medium, hard or mixed.")
@@ -59,26 +61,100 @@ def cli():
               help="Comma-separated topic or group names (calculus, ml; see `exgen topics`); default all.")
 @click.option("--title", default="Derivatives", show_default=True, help="Title printed on both documents.")
 @click.option("--date", default="", help="Date printed in the header (default: a blank line to fill in).")
+@click.option("--versions", default="1", show_default=True, help="Parallel exam versions A, B, ... (1..26).")
+@click.option("--shuffle", is_flag=True, help="Permute the problem order of versions B, C, ...")
+@click.option("--at-point", is_flag=True, help="Ask for each derivative's exact value at a given point.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder (default: output/seed-SEED).")
-@click.option("--at-point", is_flag=True, help="Ask for each derivative's exact value at a given point.")
+@click.option("--template-dir", type=click.Path(path_type=Path), default=None,
+              help="Your templates; any file missing there falls back to the built-in one.")
+@click.option("--jobs", default=None, help="TeX runs in parallel (default: all cores).")
 @click.option("--no-pdf", is_flag=True, help="Write .tex and sheet.json only.")
 @click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
-def make(count, seed, difficulty, topics, title, date, out, at_point, no_pdf, verbose):
+@click.pass_context
+def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, out,
+         template_dir, jobs, no_pdf, verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
+    from .config import load_config, options_with
     from .pipeline import make as run
-    from .sheet import SheetOptions
 
     if verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
-    options = SheetOptions(
-        count=_integer("--count", count), seed=_integer("--seed", seed),
-        difficulty=_difficulty(difficulty), topics=_split_topics(topics), title=title, date=date,
-        at_point=at_point)
+    given = {name for name in ctx.params
+             if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    values = {
+        "count": lambda: _integer("--count", count), "seed": lambda: _integer("--seed", seed),
+        "difficulty": lambda: _difficulty(difficulty), "topics": lambda: _split_topics(topics),
+        "title": lambda: title, "date": lambda: date, "versions": lambda: _integer("--versions", versions),
+        "shuffle": lambda: shuffle, "at_point": lambda: at_point,
+    }
+    file_options = load_config(config_path) if config_path is not None else {}
+    chosen = {name: value() for name, value in values.items() if name in given or config_path is None}
+    options = options_with(file_options, chosen)
+    if template_dir is not None and not template_dir.is_dir():
+        raise ExgenError(f"--template-dir {template_dir} is not a folder")
     folder = out if out is not None else Path("output") / f"seed-{options.seed}"
-    result = run(options, folder, pdf=not no_pdf)
-    click.echo(f"sheet {options.code}: {len(result.sheet.problems)} problems -> {folder}")
+    _refuse_template_folder(folder)
+    result = run(options, folder, pdf=not no_pdf, template_dir=template_dir,
+                 jobs=_integer("--jobs", jobs) if jobs is not None else None)
+    versions_note = f", {len(result.sheets)} versions" if len(result.sheets) > 1 else ""
+    click.echo(f"sheet {options.code}: {options.total} problems{versions_note} -> {folder}")
     for path in result.written:
+        click.echo(f"  {path}")
+
+
+def _refuse_template_folder(folder: Path) -> None:
+    from .render import TEMPLATE_DIR
+
+    resolved = folder.resolve()
+    if resolved == TEMPLATE_DIR or TEMPLATE_DIR in resolved.parents:
+        raise ExgenError(f"--out {folder} is inside exgen's templates folder; choose another folder")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+def init(path):
+    """Write a commented example sheet config to PATH (never overwrites)."""
+    from .config import write_example
+
+    write_example(path)
+    click.echo(f"wrote {path}; edit it, then: exgen make --config {path}")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--template-dir", type=click.Path(path_type=Path), default=None,
+              help="The templates the folder was made with, if not the built-in ones.")
+def verify(folder, template_dir):
+    """Regenerate FOLDER from its manifest.json and report what changed."""
+    from .pipeline import verify as run
+
+    result = run(folder, template_dir)
+    for line in result.lines:
+        click.echo(line)
+    if result.changed:
+        raise ExgenError(f"{result.changed} problems or files differ from {folder}")
+    click.echo(f"{folder}: everything identical")
+
+
+@cli.group()
+def templates():
+    """Work with the LaTeX templates."""
+
+
+@templates.command("export")
+@click.argument("folder", type=click.Path(path_type=Path))
+def templates_export(folder):
+    """Copy the built-in templates to FOLDER as a starting point (never overwrites)."""
+    from .output import prepare_folder, write_files
+    from .render import TEMPLATE_DIR
+
+    sources = sorted(TEMPLATE_DIR.glob("*.j2"))
+    clashes = [p.name for p in sources if (folder / p.name).exists()]
+    if clashes:
+        raise ExgenError(f"{folder} already has {', '.join(clashes)}; choose an empty folder")
+    prepare_folder(folder)
+    for path in write_files(folder, {p.name: p.read_bytes() for p in sources}):
         click.echo(f"  {path}")
 
 

@@ -36,9 +36,14 @@ def escape(text: str) -> str:
     return escape_latex(str(text))
 
 
-def make_environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
+def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
+    """The one Jinja environment; an instructor's `template_dir` comes first,
+    and any template missing there falls back to the built-in one."""
+    loaders = [jinja2.FileSystemLoader(str(TEMPLATE_DIR))]
+    if template_dir is not None:
+        loaders.insert(0, jinja2.FileSystemLoader(str(template_dir)))
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
+        loader=jinja2.ChoiceLoader(loaders),
         block_start_string="((*", block_end_string="*))",
         variable_start_string="<<", variable_end_string=">>",
         comment_start_string="((=", comment_end_string="=))",
@@ -210,28 +215,57 @@ def sheet_context(sheet: Sheet) -> dict:
         for name in problem.rules_used:
             used.setdefault(name, None)
     rules = [RULES[name] for name in RULES if name in used]
+    problems = [problem_context(p) for p in sheet.problems]
+    for problem, context in zip(sheet.problems, problems):
+        context["section"] = problem.section
     return {
         "title": o.title,
+        "course": o.course,
+        "instructor": o.instructor,
         "date": o.date,
         "code": o.code,
         "seed": o.seed,
-        "count": o.count,
+        "count": o.total,
         "difficulty": o.difficulty,
         "version": __version__,
-        "problems": [problem_context(p) for p in sheet.problems],
+        "version_letter": sheet.version,
+        "student": None,
+        "problems": problems,
         "rules": [{"title": r.title, "function": r.function, "derivative": r.derivative} for r in rules],
     }
 
 
+def file_names(sheet: Sheet) -> dict[str, str]:
+    """exercises.tex, guidebook.tex, sheet.json, with -A, -B, ... for versions."""
+    suffix = f"-{sheet.version}" if sheet.version else ""
+    return {"exercises": f"exercises{suffix}.tex", "guidebook": f"guidebook{suffix}.tex", "json": f"sheet{suffix}.json"}
+
+
 def render_documents(sheet: Sheet, env: jinja2.Environment | None = None) -> dict[str, str]:
-    """File name -> contents for exercises.tex, guidebook.tex and sheet.json."""
+    """File name -> contents for the exercise sheet, the guidebook and the JSON."""
     env = env or make_environment()
     context = sheet_context(sheet)
+    names = file_names(sheet)
     return {
-        "exercises.tex": env.get_template("exercises.tex.j2").render(context),
-        "guidebook.tex": env.get_template("guidebook.tex.j2").render(context),
-        "sheet.json": sheet_json(sheet),
+        names["exercises"]: env.get_template("exercises.tex.j2").render(context),
+        names["guidebook"]: env.get_template("guidebook.tex.j2").render(context),
+        names["json"]: sheet_json(sheet),
     }
+
+
+def render_answer_key(sheets, env: jinja2.Environment | None = None) -> str:
+    """The instructor's key: every version's final answers, problem numbers aligned."""
+    env = env or make_environment()
+    first = sheet_context(sheets[0])
+    versions = []
+    for sheet in sheets:
+        rows = []
+        for problem in sheet.problems:
+            context = problem_context(problem)
+            rows.append({"number": problem.number, "topic": problem.exercise.topic,
+                         "answers": [s["answer"] for s in context["solutions"]]})
+        versions.append({"letter": sheet.version, "rows": rows})
+    return env.get_template("answer_key.tex.j2").render({**first, "version_letter": "", "versions": versions})
 
 
 def step_json(step: Step) -> dict:
@@ -251,6 +285,7 @@ def problem_json(p: Problem) -> dict:
     trees = [step_json(d) for d in p.derivations]
     return {
         "number": p.number,
+        **({"section": p.section} if p.section else {}),
         "topic": p.exercise.topic,
         "rules": list(p.rules_used),
         "difficulty": {"level": p.level, "steps": p.steps},
@@ -267,13 +302,20 @@ def sheet_json(sheet: Sheet) -> str:
     document = {
         "exgen_version": __version__,
         "seed": o.seed,
-        "count": o.count,
+        "count": o.total,
         "difficulty": o.difficulty,
         "topics": list(o.topics),
         "title": o.title,
         "code": o.code,
-        "problems": [problem_json(p) for p in sheet.problems],
     }
+    if sheet.version:
+        document["version"] = sheet.version
+    if o.sections:
+        document["sections"] = [{"title": p.title, "count": p.count, "difficulty": p.difficulty,
+                                 "topics": list(p.topics)} for p in o.sections]
+    if o.student:
+        document["student"] = o.student
+    document["problems"] = [problem_json(p) for p in sheet.problems]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -17,16 +17,19 @@ all within a per-problem time budget. Rejections are logged (logger
 """
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from . import __version__
+from . import __version__, compose
 from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
 from .compose import Draft, Exercise, choose_domain
 from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
 from .forms import tex
+from .functions import log_base
+from .rules import RULES
 from .seeding import rng_for, short_code
 from .steps import Step, finish, solve
 from .topics import LEVELS, TOPICS, Topic
@@ -35,10 +38,22 @@ log = logging.getLogger("exgen.sheet")
 
 DIFFICULTIES = tuple(LEVELS) + ("mixed",)
 MAX_COUNT = 200
+MAX_VERSIONS = 26
+ATTEMPTS_PER_PARALLEL = 60
 ATTEMPTS_PER_PROBLEM = 400
 PROBLEM_SECONDS = 2.0
 MAX_ANSWER_LATEX = 120
 FRIENDLY_MAGNITUDE = 1e8
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of a sheet: its own heading, count, difficulty and topics."""
+
+    title: str
+    count: int
+    difficulty: str = "mixed"
+    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,13 +65,40 @@ class SheetOptions:
     title: str = "Derivatives"
     date: str = ""
     at_point: bool = False
+    course: str = ""
+    instructor: str = ""
+    # When given, the sheet is these sections and count/difficulty/topics above are ignored.
+    sections: tuple[Section, ...] = ()
+    versions: int = 1
+    shuffle: bool = False
+    # Per-student sheets extend the seed with the student's id: (seed, "student", id).
+    student: str = ""
+
+    @property
+    def parts(self) -> tuple[Section, ...]:
+        return self.sections or (Section("", self.count, self.difficulty, self.topics),)
+
+    @property
+    def total(self) -> int:
+        return sum(part.count for part in self.parts)
+
+    @property
+    def key(self) -> str:
+        """What every random generator of this sheet is derived from."""
+        return str(self.seed) if not self.student else f"{self.seed}:student:{self.student}"
 
     @property
     def code(self) -> str:
         """A short code derived from the options, printed on every page."""
-        parts = [__version__, self.count, self.seed, self.difficulty, ",".join(self.topics)]
+        if self.sections:
+            parts = [__version__, self.key, "sections",
+                     *(f"{p.title}/{p.count}/{p.difficulty}/{','.join(p.topics)}" for p in self.sections)]
+        else:
+            parts = [__version__, self.count, self.key, self.difficulty, ",".join(self.topics)]
         if self.at_point:
             parts.append("at-point")
+        if self.versions > 1:
+            parts += ["versions", self.versions, "shuffle" if self.shuffle else ""]
         return short_code(*parts)
 
 
@@ -69,6 +111,14 @@ class Problem:
     # "Evaluate at a point" problems: the point and each derivative's exact value there.
     at: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
     values: tuple[sp.Expr, ...] = ()
+    section: str = ""
+
+    @property
+    def signature(self) -> tuple:
+        """What parallel versions of this problem share: topic, level, rule
+        applications and the multiset of rules used."""
+        rules = Counter(node.rule for d in self.derivations for node in d.walk() if RULES[node.rule].counted)
+        return (self.exercise.topic, self.level, self.steps, tuple(sorted(rules.items())))
 
     @property
     def derivation(self) -> Step:
@@ -111,6 +161,7 @@ class Problem:
 class Sheet:
     options: SheetOptions
     problems: tuple[Problem, ...]
+    version: str = ""
 
 
 def level_plan(count: int, difficulty: str) -> tuple[str, ...]:
@@ -123,61 +174,149 @@ def level_plan(count: int, difficulty: str) -> tuple[str, ...]:
 
 
 def validate(options: SheetOptions) -> None:
-    if not 1 <= options.count <= MAX_COUNT:
-        raise ExgenError(f"--count must be between 1 and {MAX_COUNT}, got {options.count}")
+    if not 1 <= options.total <= MAX_COUNT:
+        raise ExgenError(f"--count must be between 1 and {MAX_COUNT}, got {options.total}")
     if options.seed < 0:
         raise ExgenError(f"--seed must be a non-negative integer, got {options.seed}")
-    if options.difficulty not in DIFFICULTIES:
-        raise ExgenError(f"unknown difficulty {options.difficulty!r}; use one of {', '.join(DIFFICULTIES)}")
-    for name in options.topics:
-        if name not in TOPICS:
-            raise ExgenError(f"unknown topic {name!r}; `exgen topics` lists the valid names")
-    for level in sorted(set(level_plan(options.count, options.difficulty)), key=list(LEVELS).index):
-        if not _eligible(options, level):
-            raise SheetStarved(
-                f"no chosen topic has {level} problems; topics with {level} problems: "
-                + ", ".join(n for n, t in TOPICS.items() if level in t.levels))
+    if not 1 <= options.versions <= MAX_VERSIONS:
+        raise ExgenError(f"--versions must be between 1 and {MAX_VERSIONS}, got {options.versions}")
+    for part in options.parts:
+        where = f"section {part.title!r}: " if part.title else ""
+        if part.count < 1:
+            raise ExgenError(f"{where}count must be at least 1, got {part.count}")
+        if part.difficulty not in DIFFICULTIES:
+            raise ExgenError(f"{where}unknown difficulty {part.difficulty!r}; use one of {', '.join(DIFFICULTIES)}")
+        for name in part.topics:
+            if name not in TOPICS:
+                raise ExgenError(f"{where}unknown topic {name!r}; `exgen topics` lists the valid names")
+        for level in sorted(set(level_plan(part.count, part.difficulty)), key=list(LEVELS).index):
+            if not _eligible(part.topics, level):
+                raise SheetStarved(
+                    f"{where}no chosen topic has {level} problems; topics with {level} problems: "
+                    + ", ".join(n for n, t in TOPICS.items() if level in t.levels))
 
 
-def _eligible(options: SheetOptions, level: str) -> tuple[Topic, ...]:
-    names = options.topics or tuple(TOPICS)
+def _eligible(topics: tuple[str, ...], level: str) -> tuple[Topic, ...]:
+    names = topics or tuple(TOPICS)
     return tuple(TOPICS[n] for n in names if level in TOPICS[n].levels)
 
 
 def build_sheet(options: SheetOptions) -> Sheet:
+    """Version A alone: problems drawn from the seed."""
+    return build_versions(replace(options, versions=1))[0]
+
+
+def build_versions(options: SheetOptions) -> tuple[Sheet, ...]:
+    """Versions A, B, ...: problem k has the same topic, level, rule count and
+    multiset of rules in every version, with a different function; no
+    function appears twice across versions. A problem of version A is kept
+    only once every other version has its parallel. With `shuffle`, versions
+    after A permute their problems."""
     validate(options)
-    plan = level_plan(options.count, options.difficulty)
+    letters = [chr(ord("A") + v) for v in range(options.versions)]
     seen: set[str] = set()
-    problems = []
-    per_level: dict[str, int] = {}
-    for index, level in enumerate(plan):
-        eligible = _eligible(options, level)
-        order = list(eligible)
-        rng_for(options.seed, "topic-order", level).shuffle(order)
-        position = per_level.get(level, 0)
-        per_level[level] = position + 1
-        problem = _draw(options, index, level, order, position, seen)
-        seen.add(problem.check["expr"])
-        problems.append(problem)
-    return Sheet(options, tuple(problems))
+    columns: list[list[Problem]] = [[] for _ in letters]
+    index = 0
+    for number, part in enumerate(options.parts):
+        per_level: dict[str, int] = {}
+        for level in level_plan(part.count, part.difficulty):
+            order = list(_eligible(part.topics, level))
+            rng_for(options.key, "topic-order", level, *([number] if options.sections else [])).shuffle(order)
+            position = per_level.get(level, 0)
+            per_level[level] = position + 1
+            row = None
+            exhausted: set[str] = set()  # topics without enough different parallel problems
+            for original in _candidates(options, index, level, order, position, seen, exhausted):
+                row = _parallels(options, letters[1:], index, original, seen)
+                if row is not None:
+                    break
+                exhausted.add(original.exercise.topic)
+            if row is None:
+                raise SheetStarved(
+                    f"could not fill problem {index + 1} at {level} difficulty from topics "
+                    f"{', '.join(t.name for t in order)}"
+                    + (f" in {options.versions} parallel versions; try fewer versions or more topics"
+                       if options.versions > 1 else "; try more topics or another difficulty"))
+            for column, problem in zip(columns, row):
+                seen.add(problem.check["expr"])
+                column.append(replace(problem, section=part.title))
+            index += 1
+    sheets = []
+    for letter, column in zip(letters, columns):
+        if options.shuffle and letter != "A":
+            rng_for(options.key, "shuffle", letter).shuffle(column)
+            column = [replace(p, number=i + 1) for i, p in enumerate(column)]
+        sheets.append(Sheet(options, tuple(column), letter if options.versions > 1 else ""))
+    return tuple(sheets)
 
 
-def _draw(options, index, level, order, position, seen) -> Problem:
+def _parallels(options, letters, index, original: Problem, seen) -> list[Problem] | None:
+    row = [original]
+    taken = set(seen) | {original.check["expr"]}
+    for letter in letters:
+        problem = _parallel(options, letter, index, original, taken)
+        if problem is None:
+            return None
+        taken.add(problem.check["expr"])
+        row.append(problem)
+    return row
+
+
+def _parallel(options, letter, index, original: Problem, seen) -> Problem | None:
+    chosen = TOPICS[original.exercise.topic]
+    plain = _is_plain(original)
+    for attempt in range(ATTEMPTS_PER_PARALLEL if plain else ATTEMPTS_PER_PARALLEL // 2):
+        rng = rng_for(options.key, "version", letter, index, attempt)
+        # A calculus function keeps its shape with new numbers (x^2 sin 3x ->
+        # x^4 sin 2x); other topics redraw until the signature matches.
+        draft = Draft(perturb(original.exercise.expr, rng)) if plain and attempt % 4 != 3 else None
+        try:
+            with time_budget(PROBLEM_SECONDS):
+                problem, reason = _candidate(chosen, rng, index, original.level, seen, options.at_point, draft,
+                                             signature=original.signature)
+        except BudgetExceeded:
+            problem, reason = None, "over the time budget"
+        if problem is not None:
+            return problem
+        log.debug("version %s problem %d attempt %d rejected: %s", letter, index + 1, attempt, reason)
+    return None
+
+
+def _is_plain(problem: Problem) -> bool:
+    """A function f(x) the engine derives alone: new numbers make a parallel version."""
+    return not problem.exercise.prompt and problem.exercise.name == "f"
+
+
+def perturb(expr: sp.Expr, rng) -> sp.Expr:
+    """The same expression with new small numbers: each coefficient, constant
+    and exponent drawn afresh (same sign, same kind)."""
+    if expr.is_Rational:
+        if expr.is_Integer:
+            return sp.Integer(rng.randint(2, 6)) * (1 if expr > 0 else -1) if abs(expr) >= 2 else expr
+        options = tuple(f for f in compose.FRACTIONAL_EXPONENTS if (f > 0) == (expr > 0))
+        return options[rng.randrange(len(options))]
+    if not expr.args or isinstance(expr, log_base):
+        return expr
+    return expr.func(*(perturb(a, rng) for a in expr.args))
+
+
+def _candidates(options, index, level, order, position, seen, exhausted=frozenset()):
+    """Accepted candidates for problem `index`, in attempt order."""
     for attempt in range(ATTEMPTS_PER_PROBLEM):
         # Stay with the planned topic for a while, then move on to the next.
         chosen = order[(position + attempt // 40) % len(order)]
-        rng = rng_for(options.seed, "problem", index, attempt)
+        if chosen.name in exhausted:
+            continue
+        rng = rng_for(options.key, "problem", index, attempt)
         try:
             with time_budget(PROBLEM_SECONDS):
                 problem, reason = _candidate(chosen, rng, index, level, seen, options.at_point)
         except BudgetExceeded:
             problem, reason = None, "over the time budget"
         if problem is not None:
-            return problem
-        log.debug("problem %d attempt %d (%s, %s) rejected: %s", index + 1, attempt, chosen.name, level, reason)
-    raise SheetStarved(
-        f"could not fill problem {index + 1} at {level} difficulty from topics "
-        f"{', '.join(t.name for t in order)}; try more topics or another difficulty")
+            yield problem
+        else:
+            log.debug("problem %d attempt %d (%s, %s) rejected: %s", index + 1, attempt, chosen.name, level, reason)
 
 
 def _derivations(draft: Draft) -> tuple[Step, ...]:
@@ -195,10 +334,11 @@ def _core_rule(derivation: Step) -> str:
     return body.rule
 
 
-def _candidate(chosen: Topic, rng, index, level, seen, at_point=False):
+def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=None, signature=None):
     low, high = chosen.range(level)
-    budget = rng.randint(low, high)
-    draft = chosen.build(rng, level if chosen.by_level else budget)
+    if draft is None:
+        budget = rng.randint(low, high)
+        draft = chosen.build(rng, level if chosen.by_level else budget)
     if not isinstance(draft, Draft):
         draft = Draft(draft)
     expr = draft.expr
@@ -216,6 +356,8 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False):
         return None, str(exc)
     exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt)
     problem = Problem(index + 1, level, exercise, derivations)
+    if signature is not None and problem.signature != signature:
+        return None, "not parallel: different rules or rule count"
     if not low <= problem.steps <= high:
         return None, f"{problem.steps} rule applications, outside {low}-{high}"
     if chosen.uses and not set(chosen.uses) & set(problem.rules_used):

@@ -127,12 +127,11 @@ def _tex(expr):
 def _linear(rng: random.Random, budget: int):
     n = 2 if budget <= 14 else 3 if budget <= 24 else 4
     w = _symbols("w", 0, n)
-    x = _symbols("x", 1, n)
+    x = tuple(coefficient(rng, 1, 5) for _ in range(n))
     expr = sp.Add(*(wk * xk for wk, xk in zip(w[1:], x))) + w[0]
-    terms = " + ".join(f"w_{{{k}}} x_{{{k}}}" for k in range(n, 0, -1)) + " + w_{0}"
-    prompt = r"f(\mathbf{w}) = \mathbf{w}^{T} \mathbf{x} = %s" % terms
-    return Draft(expr, wrt=w, prompt=prompt,
-                 note=r"(the bias $w_0$ has $x_0 = 1$)")
+    vector = r"\mathbf{x} = \left(%s\right)" % ", ".join(_tex(v) for v in x)
+    prompt = r"f(\mathbf{w}) = \mathbf{w}^{T} \mathbf{x} + w_{0} = %s, \quad %s" % (_tex(expr), vector)
+    return Draft(expr, wrt=w, prompt=prompt, note=r"(the bias $w_0$ has $x_0 = 1$)")
 
 
 def _bce(yhat: sp.Expr, label: sp.Expr, base: int | None) -> sp.Expr:
@@ -149,7 +148,7 @@ def _bce_latex(label: str, base: int | None) -> str:
        "Binary cross-entropy L = -y log y_hat - (1-y) log(1-y_hat): dL/dy_hat = (y_hat - y)/(y_hat (1 - y_hat)), "
        "ln or log_2", levels=("easy", "medium"), ranges={"easy": (2, 8), "medium": (9, 16)})
 def _binary_cross_entropy(rng: random.Random, budget: int):
-    base = pick(rng, (None, None, 2, 10))
+    base = pick(rng, (None, None, 2, 3, 5, 10))
     if budget <= 8:
         label = sp.Integer(rng.randint(0, 1))
         expr = _bce(YHAT, label, base)
@@ -172,7 +171,7 @@ def _binary_cross_entropy(rng: random.Random, budget: int):
 def _logistic_regression(rng: random.Random, budget: int):
     n = 1 if budget <= 15 else 2 if budget <= 16 else 3
     w = _symbols("w", 0, n)
-    x = _symbols("x", 1, n)
+    x = tuple(coefficient(rng, 1, 4) for _ in range(n))  # one training example's features
     z = sp.Add(*(wk * xk for wk, xk in zip(w[1:], x))) + w[0]
     base = 2 if rng.random() < 0.5 else None
     expr = _bce(sigmoid(z), Y, base)
@@ -188,7 +187,7 @@ def _logistic_regression(rng: random.Random, budget: int):
               % (log, log, _tex(z)))
     # sigma(z) lies in (0, 1) for every z, so both logarithms are defined everywhere.
     return Draft(expr, wrt=(w[k],), domain=Domain(), name="L", prompt=prompt, preferred=(preferred,),
-                 steps=(tree,), note=r"(find $\partial L / \partial w_{%d}$; $y$ and the $x_k$ are constants)" % k)
+                 steps=(tree,), note=r"(find $\partial L / \partial w_{%d}$; the label $y$ is a constant)" % k)
 
 
 def _softmax_prompt(K: int) -> str:
@@ -219,7 +218,7 @@ def _softmax(rng: random.Random, level: str):
 @topic("cross-entropy",
        "Multiclass cross-entropy with softmax: dL/dy_hat_i = -y_i/y_hat_i, and dL/dz_i = y_hat_i - y_i by the "
        "multivariate chain rule, for a one-hot y", uses=("multivariable_chain", "ln"),
-       ranges={"easy": (6, 20), "medium": (6, 16), "hard": (17, 80)}, by_level=True)
+       ranges={"easy": (1, 4), "medium": (6, 16), "hard": (17, 80)}, by_level=True)
 def _cross_entropy(rng: random.Random, level: str):
     K = 4 if level == "hard" else 3
     z = _symbols("z", 1, K)
@@ -229,12 +228,10 @@ def _cross_entropy(rng: random.Random, level: str):
     loss = -sp.log(yhat[hot - 1])
     y_text = r"\mathbf{y} = (%s)" % ", ".join(str(v) for v in labels)
     if level == "easy":
-        # The rule itself, dL/dy_hat_i = -y_i / y_hat_i, with the labels kept symbolic.
-        y = _symbols("y", 1, K)
-        general = -sp.Add(*(yi * sp.log(yh) for yi, yh in zip(y, yhat)))
-        prompt = r"L = -\sum_{i=1}^{%d} y_i \ln \hat{y}_i" % K
-        return Draft(general, wrt=yhat, domain=Domain(unit=True, names=tuple(v.name for v in yhat)),
-                     name="L", prompt=prompt, note=r"(the labels $y_i$ are constants)")
+        # The rule itself: with a one-hot y only the hot class's term is left, dL/dy_hat_c = -1/y_hat_c.
+        prompt = r"L = -\sum_{i=1}^{%d} y_i \ln \hat{y}_i, \quad %s" % (K, y_text)
+        return Draft(loss, wrt=(yhat[hot - 1],), domain=Domain(unit=True, names=(yhat[hot - 1].name,)),
+                     name="L", prompt=prompt)
     inner = tuple((yhat[j], softmax(j + 1, *z)) for j in range(K))
     targets = range(1, K + 1) if K == 4 else (rng.randint(1, K),)
     trees = tuple(multivariable_chain(loss, inner, z[i - 1]) for i in targets)

@@ -1,0 +1,152 @@
+"""Weekly sheet configs: a TOML file read into SheetOptions.
+
+Every problem in a file is reported as one line naming the file, the line
+and what is wrong; nothing is generated from a file that does not read
+cleanly. `EXAMPLE` is what `exgen init` writes.
+"""
+
+import difflib
+import re
+import tomllib
+from pathlib import Path
+
+from .errors import ExgenError
+from .sheet import DIFFICULTIES, MAX_COUNT, Section, SheetOptions
+from .topics import GROUPS, TOPICS, expand
+
+EXAMPLE = '''# exgen sheet config: `exgen make --config THIS_FILE`.
+# Options given on the command line override the values here.
+
+title = "Week 3: the chain rule"
+course = "Machine Learning"
+instructor = "Dr. A. Lecturer"
+date = "2026-11-24"          # printed as written; leave "" for a blank line
+seed = 3                     # same seed, same sheet, byte for byte
+versions = 1                 # 2..26 for parallel exam versions A, B, ...
+shuffle = false              # permute problem order in versions B, C, ...
+at_point = false             # ask for derivatives' values at a point
+
+# Each section has a heading, a count, a difficulty (easy, medium, hard or
+# mixed) and topics (names from `exgen topics`, or the groups calculus, ml).
+
+[[sections]]
+title = "Warm-up"
+count = 4
+difficulty = "easy"
+topics = ["power", "exp", "ln"]
+
+[[sections]]
+title = "Chain rule"
+count = 6
+difficulty = "medium"
+topics = ["chain"]
+
+[[sections]]
+title = "Machine learning"
+count = 2
+difficulty = "hard"
+topics = ["softmax", "cross-entropy"]
+'''
+
+TOP_KEYS = {"title": str, "course": str, "instructor": str, "date": str, "seed": int, "versions": int,
+            "shuffle": bool, "at_point": bool, "sections": list}
+SECTION_KEYS = {"title": str, "count": int, "difficulty": str, "topics": list}
+
+
+def _line_of(text: str, key: str, after: int = 0) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if number > after and re.match(rf"\s*\"?{re.escape(key)}\"?\s*=", line):
+            return number
+    return after or 1
+
+
+def _section_lines(text: str) -> list[int]:
+    return [n for n, line in enumerate(text.splitlines(), start=1) if line.strip() == "[[sections]]"]
+
+
+def load_config(path: Path) -> dict:
+    """The options a config file sets, as SheetOptions field values."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ExgenError(f"{name}: cannot read the config file: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ExgenError(f"{name}: not a text file (not UTF-8); write the config as TOML text") from None
+    if not text.strip():
+        raise ExgenError(f"{name}: the config file is empty; `exgen init {name}` writes an example")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        detail = str(exc)
+        where = re.search(r"line (\d+)", detail)
+        line = where.group(1) if where else "?"
+        raise ExgenError(f"{name}:{line}: not valid TOML: {detail}") from None
+
+    def fail(line: int, message: str):
+        raise ExgenError(f"{name}:{line}: {message}")
+
+    def typed(table: dict, schema: dict, after: int, what: str):
+        for key, value in table.items():
+            if key not in schema:
+                near = difflib.get_close_matches(key, list(schema), n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else f"; known keys: {', '.join(schema)}"
+                fail(_line_of(text, key, after), f"unknown {what}key {key!r}{hint}")
+            expected = schema[key]
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                fail(_line_of(text, key, after), f"{key} must be {expected.__name__}, got {value!r}")
+
+    typed(data, TOP_KEYS, 0, "")
+    options: dict = {k: v for k, v in data.items() if k != "sections"}
+    if "seed" in options and options["seed"] < 0:
+        fail(_line_of(text, "seed"), f"seed must be a non-negative integer, got {options['seed']}")
+    starts = _section_lines(text)
+    sections = []
+    for number, table in enumerate(data.get("sections", [])):
+        start = starts[number] if number < len(starts) else 0
+        if not isinstance(table, dict):
+            fail(start or 1, "each [[sections]] entry must be a table")
+        typed(table, SECTION_KEYS, start, "section ")
+        if "count" not in table:
+            fail(start, "a section needs a count")
+        if not 1 <= table["count"] <= MAX_COUNT:
+            fail(_line_of(text, "count", start), f"count must be between 1 and {MAX_COUNT}, got {table['count']}")
+        difficulty = table.get("difficulty", "mixed")
+        if difficulty not in DIFFICULTIES:
+            near = difflib.get_close_matches(difficulty, list(DIFFICULTIES), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; use one of {', '.join(DIFFICULTIES)}"
+            fail(_line_of(text, "difficulty", start), f"unknown difficulty {difficulty!r}{hint}")
+        topics = table.get("topics", [])
+        for topic in topics:
+            if not isinstance(topic, str) or (topic not in TOPICS and topic not in GROUPS):
+                near = difflib.get_close_matches(str(topic), list(TOPICS) + list(GROUPS), n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else "; `exgen topics` lists the names"
+                fail(_line_of(text, "topics", start), f"unknown topic {topic!r}{hint}")
+        sections.append(Section(table.get("title", ""), table["count"], difficulty, expand(tuple(topics))))
+    if sections:
+        options["sections"] = tuple(sections)
+        options["count"] = sum(s.count for s in sections)
+        if options["count"] > MAX_COUNT:
+            fail(starts[-1] if starts else 1, f"the sections add up to {options['count']} problems; "
+                                               f"at most {MAX_COUNT}")
+    return options
+
+
+def write_example(path: Path) -> None:
+    if path.exists():
+        raise ExgenError(f"{path} already exists; choose another name (exgen never overwrites a config)")
+    try:
+        with open(path, "x", encoding="utf-8") as stream:
+            stream.write(EXAMPLE)
+    except OSError as exc:
+        raise ExgenError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def options_with(file_options: dict, overrides: dict) -> SheetOptions:
+    merged = {"count": 20, "seed": 0, **file_options, **overrides}
+    if "sections" in merged and any(k in overrides for k in ("count", "difficulty", "topics")):
+        # A command-line count/difficulty/topics replaces the file's sections.
+        merged.pop("sections")
+    return SheetOptions(**merged)
