@@ -64,6 +64,8 @@ def cli():
 @click.option("--versions", default="1", show_default=True, help="Parallel exam versions A, B, ... (1..26).")
 @click.option("--shuffle", is_flag=True, help="Permute the problem order of versions B, C, ...")
 @click.option("--at-point", is_flag=True, help="Ask for each derivative's exact value at a given point.")
+@click.option("--roster", type=click.Path(path_type=Path), default=None,
+              help="CSV with columns id,name: one individual sheet per student.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder (default: output/seed-SEED).")
 @click.option("--template-dir", type=click.Path(path_type=Path), default=None,
@@ -72,8 +74,8 @@ def cli():
 @click.option("--no-pdf", is_flag=True, help="Write .tex and sheet.json only.")
 @click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
 @click.pass_context
-def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, out,
-         template_dir, jobs, no_pdf, verbose):
+def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, roster,
+         out, template_dir, jobs, no_pdf, verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
     from .config import load_config, options_with
     from .pipeline import make as run
@@ -95,12 +97,35 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
         raise ExgenError(f"--template-dir {template_dir} is not a folder")
     folder = out if out is not None else Path("output") / f"seed-{options.seed}"
     _refuse_template_folder(folder)
-    result = run(options, folder, pdf=not no_pdf, template_dir=template_dir,
-                 jobs=_integer("--jobs", jobs) if jobs is not None else None)
+    jobs = _integer("--jobs", jobs) if jobs is not None else None
+    if jobs is not None and jobs < 1:
+        raise ExgenError(f"--jobs must be at least 1, got {jobs}")
+    if roster is not None:
+        _make_roster(options, roster, folder, not no_pdf, template_dir, jobs)
+        return
+    result = run(options, folder, pdf=not no_pdf, template_dir=template_dir, jobs=jobs)
     versions_note = f", {len(result.sheets)} versions" if len(result.sheets) > 1 else ""
     click.echo(f"sheet {options.code}: {options.total} problems{versions_note} -> {folder}")
     for path in result.written:
         click.echo(f"  {path}")
+
+
+def _make_roster(options, roster, folder, pdf, template_dir, jobs):
+    from .pipeline import make_roster
+    from .roster import read_roster
+    from .sheet import validate
+
+    students = read_roster(roster)
+    if options.versions > 1:
+        raise ExgenError("--roster gives every student an individual sheet; leave out --versions")
+    validate(options)
+    with click.progressbar(length=len(students), label="students", file=sys.stderr) as bar:
+        def progress(done, total):
+            bar.update(done - bar.pos)
+
+        result = make_roster(options, students, folder, pdf=pdf, template_dir=template_dir, jobs=jobs,
+                             progress=progress)
+    click.echo(f"{len(students)} students -> {folder} ({len(result.written)} files; roster-key.csv maps id to code)")
 
 
 def _refuse_template_folder(folder: Path) -> None:

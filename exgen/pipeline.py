@@ -102,12 +102,13 @@ def problem_hash(problem) -> str:
     return _digest(json.dumps(problem_json(problem), sort_keys=True).encode())
 
 
-def manifest(options: SheetOptions, sheets, files: dict[str, bytes], pdf: bool) -> bytes:
+def manifest(options: SheetOptions, sheets, files: dict[str, bytes], pdf: bool, students=()) -> bytes:
     document = {
         "exgen_version": __version__,
         "sympy_version": sympy.__version__,
         "options": dataclasses.asdict(options),
         "pdf": pdf,
+        **({"roster": [{"id": s.id, "name": s.name} for s in students]} if students else {}),
         "problems": [{"version": s.version or "A", "number": p.number, "topic": p.exercise.topic,
                       "hash": problem_hash(p)} for s in sheets for p in s.problems],
         "files": {name: _digest(data) for name, data in sorted(files.items()) if name != MANIFEST},
@@ -143,10 +144,19 @@ def verify(folder: Path, template_dir: Path | None = None) -> Verification:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ExgenError(f"{path} is not a valid manifest: {exc}") from None
     options = options_from_manifest(data)
-    sheets, files = render_all(options, template_dir)
-    if data.get("pdf"):
+    if data.get("roster"):
+        from .roster import Student
+
+        students = tuple(Student(s["id"], s["name"]) for s in data["roster"])
         with tempfile.TemporaryDirectory(prefix="exgen-verify-") as scratch:
-            files.update(compile_files(files, Path(scratch)))
+            make_roster(options, students, Path(scratch), pdf=data.get("pdf", True), template_dir=template_dir)
+            files = {p.name: p.read_bytes() for p in Path(scratch).iterdir() if p.is_file()}
+        sheets = ()
+    else:
+        sheets, files = render_all(options, template_dir)
+        if data.get("pdf"):
+            with tempfile.TemporaryDirectory(prefix="exgen-verify-") as scratch:
+                files.update(compile_files(files, Path(scratch)))
     lines, changed = [], 0
     if data.get("exgen_version") != __version__ or data.get("sympy_version") != sympy.__version__:
         lines.append(f"made with exgen {data.get('exgen_version')} and SymPy {data.get('sympy_version')}; "
@@ -162,3 +172,67 @@ def verify(folder: Path, template_dir: Path | None = None) -> Verification:
         changed += not same
         lines.append(f"{name}: {'identical' if same else 'CHANGED'}")
     return Verification(tuple(lines), changed)
+
+
+def _student_files(job) -> dict[str, bytes]:
+    """One student's sheet, guidebook and JSON (and PDFs): a worker process's job."""
+    options, template_dir, pdf = job
+    sheets, files = render_all(options, template_dir)
+    if pdf:
+        with tempfile.TemporaryDirectory(prefix="exgen-student-") as scratch:
+            files.update(compile_files(files, Path(scratch), jobs=1))
+    return files
+
+
+def make_roster(options: SheetOptions, students, out: Path, pdf: bool = True, template_dir: Path | None = None,
+                jobs: int | None = None, progress=None) -> MakeResult:
+    """A sheet and guidebook per student, seeded from (seed, id), plus one merged
+    PDF of every student's exercise sheet and roster-key.csv (id -> sheet code)."""
+    import csv
+    import io
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .render import escape
+
+    folder = prepare_folder(out)
+    if pdf:
+        find_engine()
+    for student in students:
+        escape(student.name)  # refuse what TeX cannot print before any work starts
+    per_student = [dataclasses.replace(options, student=s.id, student_name=s.name, versions=1) for s in students]
+    jobs = jobs or os.cpu_count() or 1
+    files: dict[str, bytes] = {}
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        for done, result in enumerate(pool.map(_student_files, [(o, template_dir, pdf) for o in per_student]), 1):
+            files.update(result)
+            if progress:
+                progress(done, len(per_student))
+    key = io.StringIO()
+    writer = csv.writer(key, lineterminator="\n")
+    writer.writerow(["id", "name", "code"])
+    for o in per_student:
+        writer.writerow([o.student, o.student_name, o.code])
+    files["roster-key.csv"] = key.getvalue().encode("utf-8")
+    if pdf:
+        files.update(_merged(files, [o.student for o in per_student], folder))
+    files[MANIFEST] = manifest(options, (), files, pdf=pdf, students=students)
+    return MakeResult((), tuple(write_files(folder, files)))
+
+
+def _merged(files: dict[str, bytes], ids, folder: Path) -> dict[str, bytes]:
+    """all-exercises.pdf: every student's sheet in roster order, for printing."""
+    lines = [r"\documentclass{article}", r"\pdftrailerid{}", r"\usepackage{pdfpages}", r"\begin{document}"]
+    lines += [r"\includepdf[pages=-]{%s-exercises.pdf}" % i for i in ids]
+    lines.append(r"\end{document}")
+    with tempfile.TemporaryDirectory(prefix="exgen-merge-") as build:
+        build_dir = Path(build)
+        for i in ids:
+            (build_dir / f"{i}-exercises.pdf").write_bytes(files[f"{i}-exercises.pdf"])
+        merged = {"all-exercises.tex": "\n".join(lines).encode() + b"\n"}
+        for name, data in merged.items():
+            (build_dir / name).write_bytes(data)
+        pdfs = compile_all([build_dir / "all-exercises.tex"])
+        return {"all-exercises.pdf": pdfs[0].read_bytes()}

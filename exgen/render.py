@@ -23,6 +23,7 @@ import sympy as sp
 from pylatex.utils import escape_latex
 
 from . import __version__
+from .errors import ExgenError
 from .forms import tex
 from .rules import RULES
 from .sheet import Problem, Sheet
@@ -31,9 +32,19 @@ from .steps import Step
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
+# pdflatex with T1 fonts typesets Latin scripts (Zoë Ñúñez); anything beyond
+# Latin Extended-B would stop TeX with an error, so it is refused up front.
+LAST_PRINTABLE = 0x24F
+
+
 def escape(text: str) -> str:
-    """User prose, printed literally by LaTeX."""
-    return escape_latex(str(text))
+    """User prose, printed literally by LaTeX (never run as TeX)."""
+    text = str(text)
+    for char in text:
+        if ord(char) > LAST_PRINTABLE or (ord(char) < 32 and char not in "\t"):
+            raise ExgenError(f"the text {text!r} has the character {char!r} (U+{ord(char):04X}), which "
+                             "pdflatex cannot print; use Latin letters")
+    return escape_latex(text)
 
 
 def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
@@ -229,7 +240,7 @@ def sheet_context(sheet: Sheet) -> dict:
         "difficulty": o.difficulty,
         "version": __version__,
         "version_letter": sheet.version,
-        "student": None,
+        "student": {"id": o.student, "name": o.student_name} if o.student else None,
         "problems": problems,
         "rules": [{"title": r.title, "function": r.function, "derivative": r.derivative} for r in rules],
     }
@@ -238,7 +249,9 @@ def sheet_context(sheet: Sheet) -> dict:
 def file_names(sheet: Sheet) -> dict[str, str]:
     """exercises.tex, guidebook.tex, sheet.json, with -A, -B, ... for versions."""
     suffix = f"-{sheet.version}" if sheet.version else ""
-    return {"exercises": f"exercises{suffix}.tex", "guidebook": f"guidebook{suffix}.tex", "json": f"sheet{suffix}.json"}
+    prefix = f"{sheet.options.student}-" if sheet.options.student else ""
+    return {"exercises": f"{prefix}exercises{suffix}.tex", "guidebook": f"{prefix}guidebook{suffix}.tex",
+            "json": f"{prefix}sheet{suffix}.json"}
 
 
 def render_documents(sheet: Sheet, env: jinja2.Environment | None = None) -> dict[str, str]:

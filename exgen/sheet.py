@@ -73,6 +73,7 @@ class SheetOptions:
     shuffle: bool = False
     # Per-student sheets extend the seed with the student's id: (seed, "student", id).
     student: str = ""
+    student_name: str = ""
 
     @property
     def parts(self) -> tuple[Section, ...]:
