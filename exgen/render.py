@@ -254,14 +254,37 @@ def file_names(sheet: Sheet) -> dict[str, str]:
             "json": f"{prefix}sheet{suffix}.json"}
 
 
+def render_template(env: jinja2.Environment, name: str, context: dict) -> str:
+    """A template rendered, or one line saying which template and line went wrong."""
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ExgenError(f"{exc.filename or exc.name or name}:{exc.lineno}: template syntax error: {exc.message}") \
+            from None
+    except jinja2.TemplateNotFound as exc:
+        raise ExgenError(f"template {exc.name} not found in the template folders") from None
+    except (jinja2.UndefinedError, TypeError, AttributeError) as exc:
+        where = name
+        tb = exc.__traceback__
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if filename.endswith(".j2"):
+                where = f"{filename}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        if isinstance(exc, jinja2.UndefinedError):
+            raise ExgenError(f"{where}: {exc.message}; the variables each template receives are in the README") \
+                from None
+        raise
+
+
 def render_documents(sheet: Sheet, env: jinja2.Environment | None = None) -> dict[str, str]:
     """File name -> contents for the exercise sheet, the guidebook and the JSON."""
     env = env or make_environment()
     context = sheet_context(sheet)
     names = file_names(sheet)
     return {
-        names["exercises"]: env.get_template("exercises.tex.j2").render(context),
-        names["guidebook"]: env.get_template("guidebook.tex.j2").render(context),
+        names["exercises"]: render_template(env, "exercises.tex.j2", context),
+        names["guidebook"]: render_template(env, "guidebook.tex.j2", context),
         names["json"]: sheet_json(sheet),
     }
 
@@ -278,7 +301,7 @@ def render_answer_key(sheets, env: jinja2.Environment | None = None) -> str:
             rows.append({"number": problem.number, "topic": problem.exercise.topic,
                          "answers": [s["answer"] for s in context["solutions"]]})
         versions.append({"letter": sheet.version, "rows": rows})
-    return env.get_template("answer_key.tex.j2").render({**first, "version_letter": "", "versions": versions})
+    return render_template(env, "answer_key.tex.j2", {**first, "version_letter": "", "versions": versions})
 
 
 def step_json(step: Step) -> dict:
