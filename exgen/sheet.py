@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from . import __version__, compose
 from .budget import time_budget
@@ -115,6 +116,11 @@ class Problem:
     section: str = ""
 
     @property
+    def identity(self) -> str:
+        """Two problems are the same when they ask the same derivatives of the same function."""
+        return identity(self.exercise.expr, self.exercise.wrt)
+
+    @property
     def signature(self) -> tuple:
         """What parallel versions of this problem share: topic, level, rule
         applications and the multiset of rules used."""
@@ -163,6 +169,10 @@ class Sheet:
     options: SheetOptions
     problems: tuple[Problem, ...]
     version: str = ""
+
+
+def identity(expr: sp.Expr, wrt) -> str:
+    return f"{sp.sstr(expr)} d/d{','.join(w.name for w in wrt)}"
 
 
 def level_plan(count: int, difficulty: str) -> tuple[str, ...]:
@@ -239,7 +249,7 @@ def build_versions(options: SheetOptions) -> tuple[Sheet, ...]:
                     + (f" in {options.versions} parallel versions; try fewer versions or more topics"
                        if options.versions > 1 else "; try more topics or another difficulty"))
             for column, problem in zip(columns, row):
-                seen.add(problem.check["expr"])
+                seen.add(problem.identity)
                 column.append(replace(problem, section=part.title))
             index += 1
     sheets = []
@@ -253,12 +263,12 @@ def build_versions(options: SheetOptions) -> tuple[Sheet, ...]:
 
 def _parallels(options, letters, index, original: Problem, seen) -> list[Problem] | None:
     row = [original]
-    taken = set(seen) | {original.check["expr"]}
+    taken = set(seen) | {original.identity}
     for letter in letters:
         problem = _parallel(options, letter, index, original, taken)
         if problem is None:
             return None
-        taken.add(problem.check["expr"])
+        taken.add(problem.identity)
         row.append(problem)
     return row
 
@@ -345,7 +355,7 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     expr = draft.expr
     if not expr.free_symbols:
         return None, "constant function"
-    if sp.sstr(expr) in seen:
+    if identity(expr, draft.wrt) in seen:
         return None, "duplicate of an earlier problem"
     variables = tuple(sorted(expr.free_symbols | set(draft.wrt), key=lambda v: v.name))
     domain = draft.domain or choose_domain(expr, variables)
@@ -365,7 +375,9 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
         return None, f"does not use {'/'.join(chosen.uses)}"
     if chosen.root and _core_rule(problem.derivation) not in chosen.root:
         return None, f"is a {_core_rule(problem.derivation)}, not a {'/'.join(chosen.root)}"
-    if level != "easy" and not any(a.free_symbols for a in problem.answers):
+    # A constant derivative is too easy above "easy" for a function of x; a
+    # topic with its own prompt (a gradient of w^T x + w_0) may ask for one.
+    if level != "easy" and not draft.prompt and not any(a.free_symbols for a in problem.answers):
         return None, "constant derivative"
     shown = draft.prompt or tex(expr)
     if any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers) or len(shown) > 2 * MAX_ANSWER_LATEX:
@@ -407,6 +419,8 @@ def _at_point(problem: Problem, rng):
     from .check import value_agrees
 
     ex = problem.exercise
+    if ex.expr.atoms(AppliedUndef):
+        return problem, ""  # a general rule (any f, g) has no value at a point; it stays general
     kind = "unit" if ex.domain.unit else "positive" if ex.domain.positive else "real"
     for _ in range(8):
         at = tuple((v, sp.sympify(pick_point(rng, _LABELS if _is_label(v) else _POINTS[kind])))

@@ -248,16 +248,18 @@ F = sp.Function("f")
 G = sp.Function("g")
 
 
-def _row_by_chain(rng: random.Random):
-    """A cheat-sheet row with f, derived from its simple version by the chain rule."""
-    f = F(X)
+def _row_by_chain(rng: random.Random, scaled: bool = False):
+    """A cheat-sheet row with f, derived from its simple version by the chain
+    rule; `scaled` puts k f(x) inside, a chain of two levels."""
+    f = F(X) if not scaled else coefficient(rng, 2, 5, signed=False) * F(X)
     k = coefficient(rng, 2, 5, signed=False)
+    base = pick(rng, compose.LOG_BASES)  # drawn once: the outer function must be the same on every call
     rows = (
         (lambda u: k * u, r"k f"),
         (lambda u: sp.exp(u), r"e^{f}"),
         (lambda u: sp.log(u), r"\ln f"),
         (lambda u: u**k, r"f^{k}"),
-        (lambda u: log_base(u, pick(rng, compose.LOG_BASES)), r"\log_{k} f"),
+        (lambda u: log_base(u, base), r"\log_{k} f"),
         (lambda u: sp.sin(u), r"\sin f"),
     )
     outer, row = pick(rng, rows)
@@ -275,7 +277,10 @@ def _row_by_chain(rng: random.Random):
 def _derivation(rng: random.Random, level: str):
     if level == "easy":
         return _row_by_chain(rng)
-    if level == "medium" and rng.random() < 0.6:
+    choice = rng.random()
+    if level == "medium" and choice < 0.4:
+        return _row_by_chain(rng, scaled=True)
+    if level == "medium" and choice < 0.7:
         f, g = F(X), G(X)
         expr = f / g
         tree = product_step(expr, X, f, 1 / g)
