@@ -78,12 +78,23 @@ def _numeric(fn, args):
     return value if mpmath.isfinite(value) else None
 
 
+def numeric_function(symbols, expr: sp.Expr):
+    """An mpmath function of `symbols`, or None where SymPy cannot build one
+    (an expression holding zoo or nan is defined nowhere)."""
+    form = numeric_form(expr)
+    if form.has(sp.zoo, sp.nan):
+        return None
+    return sp.lambdify(symbols, form, modules="mpmath")
+
+
 def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: list[Point]) -> Verdict:
     """Does `claimed` equal d/d`wrt` `expr` at the points (numerically)?"""
     symbols = sorted({wrt} | set(points[0]) | expr.free_symbols | claimed.free_symbols,
                      key=lambda s: s.name)
-    fn = sp.lambdify(symbols, numeric_form(expr), modules="mpmath")
-    claimed_fn = sp.lambdify(symbols, numeric_form(claimed), modules="mpmath")
+    fn = numeric_function(symbols, expr)
+    claimed_fn = numeric_function(symbols, claimed)
+    if fn is None or claimed_fn is None:
+        return Verdict(False, "the expression is undefined (it holds a division by zero)")
     index = symbols.index(wrt)
     usable = 0
     with mpmath.workdps(DIGITS):

@@ -66,6 +66,12 @@ class log_base(sp.Function):
 
     nargs = 2
 
+    @classmethod
+    def eval(cls, u, k):
+        if u.is_Number and k.is_Number:  # a constant: log_2 8 is 3, log_2 1 is 0
+            return sp.log(u) / sp.log(k)
+        return None
+
     def fdiff(self, argindex=1):
         u, k = self.args
         if argindex != 1:

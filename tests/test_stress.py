@@ -22,7 +22,8 @@ from exgen.sheet import SheetOptions, build_sheet
 from exgen.topics import TOPICS
 from helpers import assert_derivative, concretize
 
-SEEDS = int(os.environ.get("EXGEN_STRESS_SEEDS", "400"))
+# Thousands of seeds in CI; a shorter run on a developer machine.
+SEEDS = int(os.environ.get("EXGEN_STRESS_SEEDS", "1000" if os.environ.get("CI") else "200"))
 DIFFICULTIES = ("easy", "medium", "hard", "mixed")
 
 
