@@ -102,9 +102,8 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
             args = [point.get(s) for s in symbols]
             if any(a is None for a in args):
                 return Verdict(False, f"no value for a free symbol of {sp.sstr(expr)}")
-            got = _numeric(claimed_fn, args)
-            if got is None or _numeric(fn, args) is None:
-                continue
+            if _numeric(fn, args) is None:
+                continue  # outside the function's domain
 
             def along(t, args=args):
                 shifted = list(args)
@@ -116,10 +115,15 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
             except (ZeroDivisionError, ValueError, OverflowError):
                 want = None
             if want is None:
-                continue
+                continue  # not differentiable here (a kink or an edge of the domain)
+            where = ", ".join(f"{s}={mpmath.nstr(v, 6)}" for s, v in point.items())
+            got = _numeric(claimed_fn, args)
+            if got is None:
+                # The function has a derivative here; an answer without a value is wrong.
+                return Verdict(False, f"at {where}: the claimed derivative is undefined or complex, "
+                                      f"numeric {mpmath.nstr(want, 12)}")
             usable += 1
             if abs(got - want) > TOLERANCE * max(1, abs(got), abs(want)):
-                where = ", ".join(f"{s}={mpmath.nstr(v, 6)}" for s, v in point.items())
                 return Verdict(False, f"at {where}: claimed {mpmath.nstr(got, 12)}, numeric {mpmath.nstr(want, 12)}")
     if usable < MIN_POINTS:
         return Verdict(False, f"only {usable} usable points (need {MIN_POINTS})")

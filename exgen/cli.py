@@ -207,7 +207,8 @@ def topics():
 @cli.command()
 @click.argument("expression")
 @click.option("--wrt", default=None, help="Variable(s), comma-separated (default: the only variable).")
-@click.option("--format", "fmt", type=click.Choice(["text", "latex", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "latex", "json"]), default="text", show_default=True,
+              help="text for the terminal, latex to paste into a document, json with the step tree.")
 def solve(expression, wrt, fmt):
     """Derive EXPRESSION rule by rule, checking every step."""
     from .solving import solve_expression

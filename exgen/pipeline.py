@@ -25,7 +25,7 @@ from .compile import compile_all, find_engine
 from .errors import ExgenError, TexFailed, TexMissing
 from .output import prepare_folder, write_files
 from .render import make_environment, problem_json, render_answer_key, render_documents
-from .sheet import Section, Sheet, SheetOptions, build_versions
+from .sheet import Section, Sheet, SheetOptions, build_versions, validate
 
 MANIFEST = "manifest.json"
 
@@ -76,6 +76,7 @@ def compile_files(files: dict[str, bytes], folder: Path, jobs: int | None = None
 
 def make(options: SheetOptions, out: Path, pdf: bool = True, template_dir: Path | None = None,
          jobs: int | None = None) -> MakeResult:
+    validate(options)  # before anything is created on disk
     folder = prepare_folder(out)
     sheets, files = render_all(options, template_dir)
     if pdf:
@@ -196,6 +197,7 @@ def make_roster(options: SheetOptions, students, out: Path, pdf: bool = True, te
 
     from .render import escape
 
+    validate(options)
     folder = prepare_folder(out)
     if pdf:
         find_engine()

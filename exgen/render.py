@@ -32,16 +32,19 @@ from .steps import Step
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
-# pdflatex with T1 fonts typesets Latin scripts (Zoë Ñúñez); anything beyond
-# Latin Extended-B would stop TeX with an error, so it is refused up front.
-LAST_PRINTABLE = 0x24F
+# pdflatex with T1 fonts and utf8 input typesets Latin scripts (Zoë Ñúñez)
+# and the usual typographic punctuation; anything else would stop TeX with an
+# error, so it is refused up front.
+LAST_LATIN = 0x24F
+PUNCTUATION = "\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030\u2039\u203a\u20ac"
 
 
 def escape(text: str) -> str:
     """User prose, printed literally by LaTeX (never run as TeX)."""
     text = str(text)
     for char in text:
-        if ord(char) > LAST_PRINTABLE or (ord(char) < 32 and char not in "\t"):
+        printable = ord(char) <= LAST_LATIN or char in PUNCTUATION
+        if not printable or (ord(char) < 32 and char not in "\t"):
             raise ExgenError(f"the text {text!r} has the character {char!r} (U+{ord(char):04X}), which "
                              "pdflatex cannot print; use Latin letters")
     return escape_latex(text)

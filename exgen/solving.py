@@ -13,7 +13,7 @@ from .check import check_tree, sample_points
 from .compose import Domain, choose_domain
 from .errors import BudgetExceeded, ExgenError
 from .forms import tex
-from .parsing import parse_user_expression
+from .parsing import VARIABLE, parse_user_expression
 from .render import solution_latex, solution_text, step_json
 from .seeding import rng_for
 from .steps import Step, solve
@@ -65,6 +65,9 @@ def _wrt(text: str | None, variables: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.S
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise ExgenError("--wrt is empty; give a variable name such as x")
+    for name in names:
+        if not VARIABLE.match(name):
+            raise ExgenError(f"--wrt {name!r} is not a variable name; use names such as x, y, z1")
     return tuple(sp.Symbol(n, real=True) for n in names), len(names) == 1 and "," not in text
 
 

@@ -122,16 +122,28 @@ def _tex(expr):
     return tex(expr)
 
 
-@topic("linear", "Linear functions f(w) = w^T x + w_0: df/dw_k = x_k for 1 <= k <= n and 1 for the bias",
-       levels=("easy", "medium", "hard"), ranges={"easy": (6, 14), "medium": (15, 24), "hard": (25, 40)})
-def _linear(rng: random.Random, budget: int):
-    n = 2 if budget <= 14 else 3 if budget <= 24 else 4
+@topic("linear", "Linear functions f(w) = w^T x + w_0: df/dw_k = x_k for 1 <= k <= n and 1 for the bias; "
+       "then the squared error (w^T x + w_0 - t)^2 by the chain rule",
+       ranges={"easy": (6, 24), "medium": (12, 40), "hard": (20, 60)}, by_level=True)
+def _linear(rng: random.Random, level: str):
+    n = {"easy": rng.randint(2, 3), "medium": 2, "hard": 3}[level]
     w = _symbols("w", 0, n)
     x = tuple(coefficient(rng, 1, 5) for _ in range(n))
-    expr = sp.Add(*(wk * xk for wk, xk in zip(w[1:], x))) + w[0]
+    linear = sp.Add(*(wk * xk for wk, xk in zip(w[1:], x))) + w[0]
     vector = r"\mathbf{x} = \left(%s\right)" % ", ".join(_tex(v) for v in x)
-    prompt = r"f(\mathbf{w}) = \mathbf{w}^{T} \mathbf{x} + w_{0} = %s, \quad %s" % (_tex(expr), vector)
-    return Draft(expr, wrt=w, prompt=prompt, note=r"(the bias $w_0$ has $x_0 = 1$)")
+    if level == "easy":
+        prompt = r"f(\mathbf{w}) = \mathbf{w}^{T} \mathbf{x} + w_{0} = %s, \quad %s" % (_tex(linear), vector)
+        return Draft(linear, wrt=w, prompt=prompt, note=r"(the bias $w_0$ has $x_0 = 1$)")
+    # The linear function inside a squared error: the chain rule gives 2 (w^T x + w_0 - t) x_k.
+    target = coefficient(rng, 1, 5)
+    expr = (linear - target) ** 2
+    prompt = (r"L(\mathbf{w}) = \left(\mathbf{w}^{T} \mathbf{x} + w_{0} - t\right)^{2} = %s, \quad %s, \quad t = %s"
+              % (_tex(expr), vector, _tex(target)))
+    features = (1,) + x
+    # Kept unevaluated: SymPy would multiply the number into the sum.
+    preferred = tuple(sp.Mul(2 * xk, linear - target, evaluate=False) for xk in features)
+    return Draft(expr, wrt=w, name="L", prompt=prompt, preferred=preferred,
+                 note=r"(the bias $w_0$ has $x_0 = 1$)")
 
 
 def _bce(yhat: sp.Expr, label: sp.Expr, base: int | None) -> sp.Expr:
