@@ -20,6 +20,7 @@ from sympy.core.function import AppliedUndef
 
 from .compose import Domain
 from .functions import to_elementary
+from .numeric import numeric_callable
 
 MIN_POINTS = 3
 SAMPLE_POINTS = 4
@@ -84,7 +85,7 @@ def numeric_function(symbols, expr: sp.Expr):
     form = numeric_form(expr)
     if form.has(sp.zoo, sp.nan):
         return None
-    return sp.lambdify(symbols, form, modules="mpmath")
+    return numeric_callable(symbols, form)
 
 
 def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: list[Point]) -> Verdict:
@@ -162,8 +163,10 @@ def _with_h(parts: dict, points: list[Point]) -> list[Point]:
 
 def expressions_agree(left: sp.Expr, right: sp.Expr, points: list[Point]) -> Verdict:
     symbols = sorted(set(points[0]) | left.free_symbols | right.free_symbols, key=lambda s: s.name)
-    f = sp.lambdify(symbols, numeric_form(left), modules="mpmath")
-    g = sp.lambdify(symbols, numeric_form(right), modules="mpmath")
+    f = numeric_function(symbols, left)
+    g = numeric_function(symbols, right)
+    if f is None or g is None:
+        return Verdict(False, "the expression is undefined (it holds a division by zero)")
     usable = 0
     with mpmath.workdps(DIGITS):
         for point in points:
@@ -183,7 +186,7 @@ def _bound_points(bindings, points: list[Point]) -> list[Point]:
     """Points for a node's substeps: each bound variable (the chain rule's u,
     the multivariable chain's x and y) takes its expression's value there."""
     symbols = sorted(points[0], key=lambda s: s.name)
-    functions = [(symbol, sp.lambdify(symbols, numeric_form(value), modules="mpmath"))
+    functions = [(symbol, numeric_function(symbols, value))
                  for symbol, value in bindings]
     out = []
     with mpmath.workdps(DIGITS):
@@ -222,7 +225,7 @@ def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> 
     symbols = sorted(set(mp_point) | expr.free_symbols, key=lambda s: s.name)
     if any(s not in mp_point for s in symbols):
         return False
-    fn = sp.lambdify(symbols, numeric_form(expr), modules="mpmath")
+    fn = numeric_function(symbols, expr)
     index = symbols.index(wrt)
     with mpmath.workdps(DIGITS):
         args = [mp_point[s] for s in symbols]
@@ -233,7 +236,7 @@ def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> 
             return fn(*shifted)
 
         want = _numeric(lambda t: mpmath.diff(along, t), [args[index]])
-        got = _numeric(sp.lambdify([], numeric_form(value), modules="mpmath"), [])
+        got = _numeric(numeric_function([], value), [])
     if want is None or got is None:
         return False
     return abs(got - want) <= TOLERANCE * max(1, abs(got), abs(want))
@@ -242,7 +245,7 @@ def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> 
 def magnitude_at(expr: sp.Expr, variables, point: Point) -> float:
     """|expr| at the point (infinity where it is not a finite real number)."""
     symbols = sorted(variables, key=lambda s: s.name)
-    fn = sp.lambdify(symbols, numeric_form(expr), modules="mpmath")
+    fn = numeric_function(symbols, expr)
     with mpmath.workdps(DIGITS):
         value = _numeric(fn, [point[s] for s in symbols])
     return float("inf") if value is None else float(abs(value))

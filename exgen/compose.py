@@ -17,6 +17,7 @@ import mpmath
 import sympy as sp
 
 from .functions import log_base, to_elementary
+from .numeric import numeric_callable
 
 X = sp.Symbol("x", real=True)
 
@@ -208,7 +209,7 @@ def _critical_parts(expr: sp.Expr):
 
 
 def _holds_on(part: sp.Expr, requirement: str, variables, grid) -> bool:
-    fn = sp.lambdify(variables, to_elementary(part), modules="mpmath")
+    fn = numeric_callable(variables, to_elementary(part))
 
     def value_at(t):
         try:

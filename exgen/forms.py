@@ -9,6 +9,7 @@ ties keep the earlier, less rewritten form.
 `\\sin 3x` without brackets where no reader could misread them.
 """
 
+import functools
 import re
 
 import sympy as sp
@@ -89,8 +90,10 @@ class TextbookLatexPrinter(LatexPrinter):
 _PRINTER = TextbookLatexPrinter()
 
 
+@functools.lru_cache(maxsize=8192)
 def tex(expr) -> str:
-    """LaTeX for `expr` in exgen's textbook style."""
+    """LaTeX for `expr` in exgen's textbook style (cached: the guidebook, the
+    JSON and the length filters print the same expressions again and again)."""
     return _PRINTER.doprint(expr)
 
 

@@ -16,6 +16,7 @@ all within a per-problem time budget. Rejections are logged (logger
 "exgen.sheet") and never printed.
 """
 
+import functools
 import logging
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -147,7 +148,7 @@ class Problem:
     def rules_used(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r for d in self.derivations for r in d.rules_used))
 
-    @property
+    @functools.cached_property
     def check(self) -> dict:
         """The sheet.json `check` object: plain SymPy strings, real symbols."""
         ex = self.exercise
