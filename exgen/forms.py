@@ -93,7 +93,15 @@ _PRINTER = TextbookLatexPrinter()
 @functools.lru_cache(maxsize=8192)
 def tex(expr) -> str:
     """LaTeX for `expr` in exgen's textbook style (cached: the guidebook, the
-    JSON and the length filters print the same expressions again and again)."""
+    JSON and the length filters print the same expressions again and again).
+
+    Symbols are printed without their assumptions: with x real, SymPy's
+    printer proves exp(-x^2 - 1) has a negative exponent and then calls
+    simplify() (and imports sympy.physics) to decide how to typeset it."""
+    if isinstance(expr, sp.Basic) and expr.free_symbols:
+        with sp.evaluate(False):  # the same tree, unevaluated forms included
+            expr = expr.xreplace({s: sp.Symbol(s.name) for s in expr.free_symbols
+                                  if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)})
     return _PRINTER.doprint(expr)
 
 
