@@ -112,7 +112,8 @@ def manifest(options: SheetOptions, sheets, files: dict[str, bytes], pdf: bool, 
         **({"roster": [{"id": s.id, "name": s.name} for s in students]} if students else {}),
         "problems": [{"version": s.version or "A", "number": p.number, "topic": p.exercise.topic,
                       "hash": problem_hash(p)} for s in sheets for p in s.problems],
-        "files": {name: _digest(data) for name, data in sorted(files.items()) if name != MANIFEST},
+        "files": {name: data if isinstance(data, str) else _digest(data)
+                  for name, data in sorted(files.items()) if name != MANIFEST},
     }
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -205,13 +206,17 @@ def make_roster(options: SheetOptions, students, out: Path, pdf: bool = True, te
         escape(student.name)  # refuse what TeX cannot print before any work starts
     per_student = [dataclasses.replace(options, student=s.id, student_name=s.name, versions=1) for s in students]
     jobs = jobs or os.cpu_count() or 1
-    files: dict[str, bytes] = {}
+    digests: dict[str, str] = {}
+    written: list[Path] = []
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         for done, result in enumerate(pool.map(_student_files, [(o, template_dir, pdf) for o in per_student]), 1):
-            files.update(result)
+            # Written as each student arrives, so memory does not grow with the class.
+            written += write_files(folder, result)
+            digests.update({name: _digest(data) for name, data in result.items()})
             if progress:
                 progress(done, len(per_student))
+    files: dict[str, bytes] = {}
     key = io.StringIO()
     writer = csv.writer(key, lineterminator="\n")
     writer.writerow(["id", "name", "code"])
@@ -219,12 +224,13 @@ def make_roster(options: SheetOptions, students, out: Path, pdf: bool = True, te
         writer.writerow([o.student, o.student_name, o.code])
     files["roster-key.csv"] = key.getvalue().encode("utf-8")
     if pdf:
-        files.update(_merged(files, [o.student for o in per_student], folder))
-    files[MANIFEST] = manifest(options, (), files, pdf=pdf, students=students)
-    return MakeResult((), tuple(write_files(folder, files)))
+        files.update(_merged([o.student for o in per_student], folder))
+    digests.update({name: _digest(data) for name, data in files.items()})
+    files[MANIFEST] = manifest(options, (), digests, pdf=pdf, students=students)
+    return MakeResult((), tuple(sorted(written + write_files(folder, files))))
 
 
-def _merged(files: dict[str, bytes], ids, folder: Path) -> dict[str, bytes]:
+def _merged(ids, folder: Path) -> dict[str, bytes]:
     """all-exercises.pdf: every student's sheet in roster order, for printing."""
     lines = [r"\documentclass{article}", r"\pdftrailerid{}", r"\usepackage{pdfpages}", r"\begin{document}"]
     lines += [r"\includepdf[pages=-]{%s-exercises.pdf}" % i for i in ids]
@@ -232,7 +238,7 @@ def _merged(files: dict[str, bytes], ids, folder: Path) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory(prefix="exgen-merge-") as build:
         build_dir = Path(build)
         for i in ids:
-            (build_dir / f"{i}-exercises.pdf").write_bytes(files[f"{i}-exercises.pdf"])
+            shutil.copyfile(folder / f"{i}-exercises.pdf", build_dir / f"{i}-exercises.pdf")
         merged = {"all-exercises.tex": "\n".join(lines).encode() + b"\n"}
         for name, data in merged.items():
             (build_dir / name).write_bytes(data)
