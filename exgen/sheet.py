@@ -176,13 +176,16 @@ def identity(expr: sp.Expr, wrt) -> str:
     return f"{sp.sstr(expr)} d/d{','.join(w.name for w in wrt)}"
 
 
-def level_plan(count: int, difficulty: str) -> tuple[str, ...]:
-    """Mixed is a third of each level (the remainder to the easier ones), easy first."""
+def level_plan(count: int, difficulty: str, topics: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Mixed is an equal share of each level the chosen topics have (a third
+    each for most; the remainder to the easier levels), easy first."""
     if difficulty != "mixed":
         return (difficulty,) * count
-    hard = count // 3
-    medium = (count - hard) // 2
-    return ("easy",) * (count - medium - hard) + ("medium",) * medium + ("hard",) * hard
+    levels = [level for level in LEVELS if _eligible(topics, level)]
+    shares = [count // len(levels)] * len(levels)
+    for i in range(count - sum(shares)):
+        shares[i] += 1
+    return tuple(level for level, share in zip(levels, shares) for _ in range(share))
 
 
 def validate(options: SheetOptions) -> None:
@@ -201,7 +204,7 @@ def validate(options: SheetOptions) -> None:
         for name in part.topics:
             if name not in TOPICS:
                 raise ExgenError(f"{where}unknown topic {name!r}; `exgen topics` lists the valid names")
-        for level in sorted(set(level_plan(part.count, part.difficulty)), key=list(LEVELS).index):
+        for level in sorted(set(level_plan(part.count, part.difficulty, part.topics)), key=list(LEVELS).index):
             if not _eligible(part.topics, level):
                 raise SheetStarved(
                     f"{where}no chosen topic has {level} problems; topics with {level} problems: "
@@ -231,7 +234,7 @@ def build_versions(options: SheetOptions) -> tuple[Sheet, ...]:
     index = 0
     for number, part in enumerate(options.parts):
         per_level: dict[str, int] = {}
-        for level in level_plan(part.count, part.difficulty):
+        for level in level_plan(part.count, part.difficulty, part.topics):
             order = list(_eligible(part.topics, level))
             rng_for(options.key, "topic-order", level, *([number] if options.sections else [])).shuffle(order)
             position = per_level.get(level, 0)
