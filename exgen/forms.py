@@ -105,6 +105,12 @@ def tex(expr) -> str:
     return _PRINTER.doprint(expr)
 
 
+@functools.lru_cache(maxsize=8192)
+def plain(expr) -> str:
+    """SymPy's own string form (the sheet.json strings), cached like `tex`."""
+    return sp.sstr(expr)
+
+
 def printed_length(expr: sp.Expr) -> int:
     """Length of the LaTeX: brackets count, so flat sums beat nested fractions."""
     return len(tex(expr))
@@ -122,7 +128,8 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     candidates = [expr, sp.factor_terms(expr)]
     if any(t.is_Pow and t.exp.is_negative for t in sp.preorder_traversal(expr)):
         candidates.append(sp.factor_terms(sp.together(expr)))
-    best = min(candidates, key=printed_length)
+    distinct = list(dict.fromkeys(candidates))  # often the rewrites change nothing
+    best = min(distinct, key=printed_length) if len(distinct) > 1 else expr
     return _numeric_factor_out(best)
 
 

@@ -154,6 +154,8 @@ def log_any_base(u, k=None, **kwargs):
 
 def to_elementary(expr: sp.Expr) -> sp.Expr:
     """The same expression in SymPy's own functions only (for numeric work)."""
+    if not expr.has(sigmoid, ReLU, log_base, softmax):
+        return expr
     return expr.replace(
         lambda e: isinstance(e, (sigmoid, ReLU, log_base, softmax)),
         lambda e: {

@@ -24,7 +24,7 @@ from pylatex.utils import escape_latex
 
 from . import __version__
 from .errors import ExgenError
-from .forms import tex
+from .forms import plain, tex
 from .rules import RULES
 from .sheet import Problem, Sheet
 from .steps import Step
@@ -311,8 +311,8 @@ def step_json(step: Step) -> dict:
     return {
         "rule": step.rule,
         "wrt": step.wrt.name,
-        "expr": sp.sstr(step.expr),
-        "result": sp.sstr(step.result),
+        "expr": plain(step.expr),
+        "result": plain(step.result),
         "latex": r"%s\left[%s\right] = %s" % (_d(step.wrt, False), tex(step.expr), tex(step.result)),
         "substeps": [step_json(s) for s in step.substeps],
     }

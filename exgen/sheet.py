@@ -29,7 +29,7 @@ from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
 from .compose import Draft, Exercise, choose_domain
 from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
-from .forms import tex
+from .forms import plain, tex
 from .functions import log_base
 from .rules import RULES
 from .seeding import rng_for, short_code
@@ -153,10 +153,10 @@ class Problem:
         """The sheet.json `check` object: plain SymPy strings, real symbols."""
         ex = self.exercise
         single = len(ex.wrt) == 1
-        answers = [sp.sstr(a) for a in (self.values or self.answers)]
+        answers = [plain(a) for a in (self.values or self.answers)]
         check = {
             "variables": [v.name for v in ex.variables],
-            "expr": sp.sstr(ex.expr),
+            "expr": plain(ex.expr),
             "wrt": ex.wrt[0].name if single else [w.name for w in ex.wrt],
             "answer": answers[0] if single else answers,
         }
