@@ -18,6 +18,7 @@ all within a per-problem time budget. Rejections are logged (logger
 
 import functools
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, replace
 
@@ -43,6 +44,7 @@ MAX_COUNT = 200
 MAX_VERSIONS = 26
 ATTEMPTS_PER_PARALLEL = 60
 ATTEMPTS_PER_PROBLEM = 400
+SHEET_SECONDS = 300
 PROBLEM_SECONDS = 1.0
 MAX_ANSWER_LATEX = 120
 FRIENDLY_MAGNITUDE = 1e8
@@ -228,6 +230,9 @@ def build_versions(options: SheetOptions) -> tuple[Sheet, ...]:
     only once every other version has its parallel. With `shuffle`, versions
     after A permute their problems."""
     validate(options)
+    # A safety net, not a limit a sheet normally meets: a run that cannot fill
+    # its sheet stops and says where it starved instead of searching for hours.
+    deadline = time.monotonic() + SHEET_SECONDS * options.versions
     letters = [chr(ord("A") + v) for v in range(options.versions)]
     seen: set[str] = set()
     columns: list[list[Problem]] = [[] for _ in letters]
@@ -242,10 +247,16 @@ def build_versions(options: SheetOptions) -> tuple[Sheet, ...]:
             row = None
             exhausted: set[str] = set()  # topics without enough different parallel problems
             for original in _candidates(options, index, level, order, position, seen, exhausted):
+                if time.monotonic() > deadline:
+                    break
                 row = _parallels(options, letters[1:], index, original, seen)
                 if row is not None:
                     break
                 exhausted.add(original.exercise.topic)
+            if row is None and time.monotonic() > deadline:
+                raise SheetStarved(
+                    f"gave up after {SHEET_SECONDS * options.versions:g} s at problem {index + 1} ({level}, topics "
+                    f"{', '.join(t.name for t in order)}): too few problems fit; try more topics or fewer problems")
             if row is None:
                 raise SheetStarved(
                     f"could not fill problem {index + 1} at {level} difficulty from topics "
