@@ -214,9 +214,9 @@ def _holds_on(part: sp.Expr, requirement: str, variables, grid) -> bool:
     def value_at(t):
         try:
             v = fn(*([mpmath.mpf(t)] * len(variables)))
-        except (ZeroDivisionError, ValueError, OverflowError):
-            return None
-        if isinstance(v, mpmath.mpc) or not mpmath.isfinite(v):
+        except (ZeroDivisionError, ValueError, OverflowError, MemoryError):
+            return None  # MemoryError: e^(e^(10^12)) has no place in memory, let alone on a sheet
+        if isinstance(v, (mpmath.mpc, complex)) or not mpmath.isfinite(v):
             return None
         return v
 

@@ -14,12 +14,29 @@ import mpmath
 import sympy as sp
 
 
+# Beyond e^10000 no value is a worked example, and e^(e^(10^12)) would not fit
+# in memory: such arguments stop the evaluation as an overflow.
+EXP_LIMIT = 10_000
+
+
+def _exp(value):
+    if (value.real if isinstance(value, mpmath.mpc) else value) > EXP_LIMIT:
+        raise OverflowError("exponential too large")
+    return mpmath.exp(value)
+
+
+def _power(base, exponent):
+    if abs(exponent) > EXP_LIMIT and abs(base) > 1:
+        raise OverflowError("power too large")
+    return mpmath.power(base, exponent)
+
+
 def _constant(value):
     return lambda env: value
 
 
 _UNARY = {
-    sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: mpmath.cos,
+    sp.exp: _exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: mpmath.cos,
     sp.tanh: mpmath.tanh, sp.Abs: abs,
 }
 
@@ -58,7 +75,7 @@ def _compile(expr, index: dict) -> Callable:
         if expr.exp.is_Integer:
             n = int(expr.exp)
             return lambda env: base(env) ** n
-        return lambda env: mpmath.power(base(env), exponent(env))
+        return lambda env: _power(base(env), exponent(env))
     if type(expr) in _UNARY and len(expr.args) == 1:
         fn, arg = _UNARY[type(expr)], _compile(expr.args[0], index)
         return lambda env: fn(arg(env))

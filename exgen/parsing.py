@@ -100,6 +100,8 @@ def parse_user_expression(text: str) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
         raise ExgenError(f"{text!r} is not an expression")
     if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise ExgenError(f"{text!r} is undefined or infinite (it divides by zero or takes log of 0)")
+    if expr.has(sp.I):
+        raise ExgenError(f"{text!r} is not real (it takes a root or logarithm of a negative number)")
     # Decimals are read as the exact fractions a user typed (0.5 is 1/2).
     expr = expr.xreplace({f: sp.Rational(str(f)) for f in expr.atoms(sp.Float)})
     variables = tuple(sorted(expr.free_symbols, key=lambda s: s.name))

@@ -145,14 +145,20 @@ def _difference_quotient(expr: sp.Expr, wrt: sp.Symbol, h: sp.Symbol) -> str:
     return r"\frac{%s - \left(%s\right)}{%s}" % (shifted, tex(expr), tex(h))
 
 
-def derivation_lines(step: Step, partial: bool = False, top: bool = True) -> list[Line]:
-    """The worked solution, innermost rules first, as a tutor writes it."""
+def derivation_lines(step: Step, partial: bool = False, top: bool = True,
+                     bound: frozenset = frozenset()) -> list[Line]:
+    """The worked solution, innermost rules first, as a tutor writes it.
+
+    With several variables the problem's derivatives are partial; a chain
+    rule's own variable u (`bound` below its node) is a one-variable outer
+    function, so d/du stays ordinary."""
     lines: list[Line] = []
+    inner_bound = bound | {symbol for symbol, _ in step.bindings} if step.rule == "chain" else bound
     for sub in step.substeps:
-        lines.extend(derivation_lines(sub, partial, top=False))
+        lines.extend(derivation_lines(sub, partial, top=False, bound=inner_bound))
     if step.rule in _SILENT and not top:
         return lines
-    lhs = r"%s\left[%s\right]" % (_d(step.wrt, partial and step.wrt.name not in _CHAIN_NAMES), tex(step.expr))
+    lhs = r"%s\left[%s\right]" % (_d(step.wrt, partial and step.wrt not in bound), tex(step.expr))
     result = tex(step.result)
     if step.rule == "simplify":
         return lines + [Line("Simplify:", lhs, (result,))]
@@ -167,7 +173,6 @@ def derivation_lines(step: Step, partial: bool = False, top: bool = True) -> lis
     return lines + [Line(_phrase(step), lhs, rhs)]
 
 
-_CHAIN_NAMES = ("u", "v", "w", "s", "r", "q")
 
 
 def question(exercise, wrt: sp.Symbol) -> str:

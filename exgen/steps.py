@@ -62,7 +62,19 @@ class Step:
         return tuple(seen)
 
 
-Handler = Callable[[sp.Expr, sp.Symbol, int], Step]
+@dataclass(frozen=True)
+class Context:
+    """Where a derivation is: the chain-nesting depth (which letter comes
+    next) and every variable name already in use in the whole problem."""
+
+    depth: int = 0
+    taken: frozenset = frozenset()
+
+    def inside_chain(self, letter: str) -> "Context":
+        return Context(self.depth + 1, self.taken | {letter})
+
+
+Handler = Callable[[sp.Expr, sp.Symbol, Context], Step]
 _HANDLERS: dict[type, Handler] = {}
 
 # Letters for the chain rule's inner variable, one per nesting level, so a
@@ -81,9 +93,11 @@ def handles(*heads: type) -> Callable[[Handler], Handler]:
     return register
 
 
-def derive(expr: sp.Expr, wrt: sp.Symbol, depth: int = 0) -> Step:
+def derive(expr: sp.Expr, wrt: sp.Symbol, ctx: Context | None = None) -> Step:
     """The rule-by-rule derivation of d/d`wrt` `expr`."""
     expr = sp.sympify(expr)
+    if ctx is None:
+        ctx = Context(0, frozenset(s.name for s in expr.free_symbols | {wrt}))
     if not expr.has(wrt):
         return Step("constant", expr, wrt, sp.Integer(0))
     if expr == wrt:
@@ -91,7 +105,7 @@ def derive(expr: sp.Expr, wrt: sp.Symbol, depth: int = 0) -> Step:
     for head in type(expr).__mro__:
         handler = _HANDLERS.get(head)
         if handler is not None:
-            return handler(expr, wrt, depth)
+            return handler(expr, wrt, ctx)
     raise UnsupportedExpression(
         f"no rule for {sp.sstr(expr)}: exgen can differentiate +, -, *, /, powers, "
         "exp, log, log(., k), sin, cos, tanh, sigmoid and relu"
@@ -122,13 +136,16 @@ def multivariable_chain(f: sp.Expr, inner: tuple[tuple[sp.Symbol, sp.Expr], ...]
                 substeps=partials + rates, bindings=inner)
 
 
-def _chain_symbol(depth: int, expr: sp.Expr) -> sp.Symbol:
-    taken = {s.name for s in expr.free_symbols}
-    letters = _CHAIN_LETTERS[depth % len(_CHAIN_LETTERS):] + _CHAIN_LETTERS
-    for name in letters:
+def _chain_symbol(ctx: Context, expr: sp.Expr) -> sp.Symbol:
+    """A letter for the chain rule's inner variable that no variable of the
+    problem (or an enclosing chain) uses: u, v, w, ..., then u1, u2, ..."""
+    taken = ctx.taken | {s.name for s in expr.free_symbols}
+    letters = _CHAIN_LETTERS[ctx.depth % len(_CHAIN_LETTERS):] + _CHAIN_LETTERS
+    numbered = (f"u{i}" for i in range(1, 1000))
+    for name in (*letters, *numbered):
         if name not in taken:
             return sp.Symbol(name, real=True)
-    return sp.Dummy("u", real=True)
+    raise UnsupportedExpression("the expression uses too many variable names")
 
 
 def chain_step(expr: sp.Expr, wrt: sp.Symbol, outer_of: Callable[[sp.Expr], sp.Expr],
@@ -137,16 +154,17 @@ def chain_step(expr: sp.Expr, wrt: sp.Symbol, outer_of: Callable[[sp.Expr], sp.E
 
     For compositions the course splits its own way, such as a loss of an
     activation of a linear function."""
-    return _chain(expr, wrt, 0, outer_of, inner)
+    return _chain(expr, wrt, Context(0, frozenset(s.name for s in expr.free_symbols | {wrt})), outer_of, inner)
 
 
-def _chain(expr: sp.Expr, wrt: sp.Symbol, depth: int,
+def _chain(expr: sp.Expr, wrt: sp.Symbol, ctx: Context,
            outer_of: Callable[[sp.Expr], sp.Expr], inner: sp.Expr) -> Step:
     """d/dx f(g(x)) = f'(g(x)) * g'(x)."""
-    u = _chain_symbol(depth, expr)
+    u = _chain_symbol(ctx, expr)
     outer = outer_of(u)
-    outer_step = derive(outer, u, depth + 1)
-    inner_step = derive(inner, wrt, depth + 1)
+    inside = ctx.inside_chain(u.name)
+    outer_step = derive(outer, u, inside)
+    inner_step = derive(inner, wrt, inside)
     result = outer_step.result.subs(u, inner) * inner_step.result
     return Step("chain", expr, wrt, result,
                 parts=(("outer", outer), ("inner", inner), ("u", u)),
@@ -154,10 +172,10 @@ def _chain(expr: sp.Expr, wrt: sp.Symbol, depth: int,
 
 
 @handles(sp.Add)
-def _sum(expr, wrt, depth):
+def _sum(expr, wrt, ctx):
     """d/dx (f + g) = f' + g';  d/dx (f - g) = f' - g'."""
     terms = expr.as_ordered_terms()
-    subs = tuple(derive(t, wrt, depth) for t in terms)
+    subs = tuple(derive(t, wrt, ctx) for t in terms)
     name = "difference" if any(t.could_extract_minus_sign() for t in terms[1:]) else "sum"
     return Step(name, expr, wrt, sp.Add(*(s.result for s in subs)),
                 parts=tuple((f"f_{i + 1}", t) for i, t in enumerate(terms)), substeps=subs)
@@ -168,13 +186,13 @@ def _is_denominator(factor: sp.Expr) -> bool:
 
 
 @handles(sp.Mul)
-def _mul(expr, wrt, depth):
+def _mul(expr, wrt, ctx):
     """d/dx kf = k f';  d/dx fg = f g' + g f';  d/dx f/g = (g f' - f g') / g^2."""
     coefficient, rest = expr.as_independent(wrt, as_Add=False)
     if coefficient != 1:
         if rest == wrt:
             return Step("linear", expr, wrt, coefficient, parts=(("k", coefficient),))
-        sub = derive(rest, wrt, depth)
+        sub = derive(rest, wrt, ctx)
         return Step("constant_multiple", expr, wrt, coefficient * sub.result,
                     parts=(("k", coefficient), ("f", rest)), substeps=(sub,))
     factors = sp.Mul.make_args(rest)
@@ -183,34 +201,34 @@ def _mul(expr, wrt, depth):
     if numerator and denominator:
         f = sp.Mul(*numerator)
         g = sp.Mul(*(d.base ** -d.exp for d in denominator))
-        df, dg = derive(f, wrt, depth), derive(g, wrt, depth)
+        df, dg = derive(f, wrt, ctx), derive(g, wrt, ctx)
         result = (g * df.result - f * dg.result) / g**2
         return Step("quotient", expr, wrt, result, parts=(("f", f), ("g", g)), substeps=(df, dg))
-    return product_step(expr, wrt, factors[0], sp.Mul(*factors[1:]), depth)
+    return product_step(expr, wrt, factors[0], sp.Mul(*factors[1:]), ctx)
 
 
-def product_step(expr: sp.Expr, wrt: sp.Symbol, f: sp.Expr, g: sp.Expr, depth: int = 0) -> Step:
+def product_step(expr: sp.Expr, wrt: sp.Symbol, f: sp.Expr, g: sp.Expr, ctx: Context | None = None) -> Step:
     """d/dx (f g) = f g' + g f', on a split chosen by the caller (the quotient
     rule derived as f * g^-1 is a product, not a quotient)."""
-    df, dg = derive(f, wrt, depth), derive(g, wrt, depth)
+    df, dg = derive(f, wrt, ctx), derive(g, wrt, ctx)
     return Step("product", expr, wrt, f * dg.result + g * df.result,
                 parts=(("f", f), ("g", g)), substeps=(df, dg))
 
 
 @handles(sp.Pow)
-def _pow(expr, wrt, depth):
+def _pow(expr, wrt, ctx):
     """d/dx x^n = n x^{n-1};  d/dx a^x = a^x ln a;  f^g by logarithmic differentiation."""
     base, exponent = expr.as_base_exp()
     if not exponent.has(wrt):
         if base == wrt:
             return Step("power", expr, wrt, exponent * wrt ** (exponent - 1), parts=(("n", exponent),))
-        return _chain(expr, wrt, depth, lambda u: u**exponent, base)
+        return _chain(expr, wrt, ctx, lambda u: u**exponent, base)
     if not base.has(wrt):
         if exponent == wrt:
             return Step("exponential", expr, wrt, expr * sp.log(base), parts=(("a", base),))
-        return _chain(expr, wrt, depth, lambda u: base**u, exponent)
+        return _chain(expr, wrt, ctx, lambda u: base**u, exponent)
     log_form = exponent * sp.log(base)
-    sub = derive(log_form, wrt, depth)
+    sub = derive(log_form, wrt, ctx)
     return Step("log_differentiation", expr, wrt, expr * sub.result,
                 parts=(("f", base), ("g", exponent)), substeps=(sub,))
 
@@ -234,12 +252,12 @@ OUTER_RULES: dict[type, OuterRule] = {
 }
 
 
-def _unary(expr, wrt, depth):
+def _unary(expr, wrt, ctx):
     row = OUTER_RULES[type(expr)]
     (arg,) = expr.args
     if arg == wrt:
         return Step(row.rule, expr, wrt, row.derivative(wrt))
-    return _chain(expr, wrt, depth, expr.func, arg)
+    return _chain(expr, wrt, ctx, expr.func, arg)
 
 
 for _head in OUTER_RULES:
@@ -247,7 +265,7 @@ for _head in OUTER_RULES:
 
 
 @handles(log_base)
-def _log_base(expr, wrt, depth):
+def _log_base(expr, wrt, ctx):
     """d/dx log_k x = 1 / (x ln k)."""
     arg, base = expr.args
     if base.has(wrt):
@@ -255,11 +273,11 @@ def _log_base(expr, wrt, depth):
             f"no rule for {sp.sstr(expr)}: the base of a logarithm must be a constant")
     if arg == wrt:
         return Step("log_k", expr, wrt, 1 / (wrt * sp.log(base)), parts=(("k", base),))
-    return _chain(expr, wrt, depth, lambda u: log_base(u, base), arg)
+    return _chain(expr, wrt, ctx, lambda u: log_base(u, base), arg)
 
 
 @handles(softmax)
-def _softmax(expr, wrt, depth):
+def _softmax(expr, wrt, ctx):
     """d sigma(z_i) / d z_j = sigma(z_i) (delta_ij - sigma(z_j))."""
     logits = expr.logits
     if wrt not in logits or any(z.has(wrt) for z in logits if z != wrt):
@@ -272,7 +290,7 @@ def _softmax(expr, wrt, depth):
 
 
 @handles(AppliedUndef)
-def _undefined(expr, wrt, depth):
+def _undefined(expr, wrt, ctx):
     """An arbitrary function f(x) of the general rules: its derivative is f'(x)."""
     if expr.args != (wrt,):
         raise UnsupportedExpression(f"no rule for {sp.sstr(expr)}: arbitrary functions must be of {wrt} alone")

@@ -181,8 +181,35 @@ def real_value(fn, args):
     return value if mpmath.isfinite(value) else None
 
 
+# Arbitrary functions f(x), g(x) (the derivation topics) are compared as
+# concrete functions: the same concrete function for the same name on both
+# sides, so an identity that holds for every f holds for these. They differ
+# from the reference checker's choices on purpose.
+_T = sp.Dummy("t")
+CONCRETE = (
+    sp.Lambda(_T, _T**2 + _T + 3),
+    sp.Lambda(_T, sp.cos(_T) + _T / 3 + 2),
+    sp.Lambda(_T, sp.exp(_T / 4) + 1),
+    sp.Lambda(_T, _T**4 / 10 + 2),
+)
+
+
+def concretize(expr):
+    """Arbitrary functions f(x), g(x), ... replaced by fixed concrete ones (by name)."""
+    expr = sp.sympify(expr)
+    undefined = sorted({a.func for a in expr.atoms(AppliedUndef)}, key=lambda f: f.__name__)
+    if not undefined:
+        return expr
+    names = sorted({f.__name__ for f in undefined})
+    mapping = {f: CONCRETE[names.index(f.__name__) % len(CONCRETE)] for f in undefined}
+    for f, concrete in mapping.items():
+        expr = expr.replace(lambda a, f=f: isinstance(a, AppliedUndef) and a.func.__name__ == f.__name__,
+                            lambda a, c=concrete: c(*a.args))
+    return expr.doit()
+
+
 def evaluator(expr, symbols):
-    expr = to_elementary(sp.sympify(expr))
+    expr = concretize(to_elementary(sp.sympify(expr)))
     if isinstance(expr, sp.MatrixBase):
         raise TypeError("scalar expressions only")
     return sp.lambdify(symbols, expr, modules=_MODULES)
@@ -277,6 +304,7 @@ def assert_tree_independently(step, points, min_usable=3, path="root"):
     assert_derivative(step.expr, step.wrt, step.result, points, min_usable,
                       context=f"{path} ({step.rule})")
     sub_points = bind_points(step, points)
+    assert sub_points or not step.substeps, f"{path}: no point where the bound variables are defined"
     for i, sub in enumerate(step.substeps):
         assert_tree_independently(sub, sub_points, min(min_usable, len(sub_points)),
                                   path=f"{path}/{i}:{sub.rule}")
@@ -292,8 +320,10 @@ def parse_plain(text: str, names) -> sp.Expr:
     local.update({"Matrix": sp.Matrix, "Heaviside": sp.Heaviside, "Max": sp.Max})
     expr = sp.parse_expr(text, local_dict=local)
     if isinstance(expr, sp.Basic):
-        undefined = expr.atoms(AppliedUndef)
-        assert not undefined, f"{text!r} uses functions SymPy does not know: {undefined}"
+        # Only arbitrary one-letter functions (f(x), g(x)) may be undefined:
+        # everything else must be one of SymPy's own functions.
+        undefined = {a.func.__name__ for a in expr.atoms(AppliedUndef)}
+        assert all(len(name) == 1 for name in undefined), f"{text!r} uses functions SymPy does not know: {undefined}"
     return expr
 
 
@@ -307,8 +337,25 @@ def stated_interval(domain_statement: str) -> tuple[float, float]:
     return (-3.2, 3.2)
 
 
-def domain_points(domain_statement, symbols, rng: random.Random, n: int):
+def kinks(expr) -> list:
+    """Expressions whose zeros are corners of `expr` (ReLU/Max, Piecewise, Heaviside):
+    no derivative exists there, so sample points keep away from them."""
+    out = []
+    for node in sp.preorder_traversal(to_elementary(sp.sympify(expr))):
+        if isinstance(node, (sp.Max, sp.Min)):
+            out.extend(a - b for a, b in zip(node.args, node.args[1:]))
+        elif isinstance(node, sp.Heaviside):
+            out.append(node.args[0])
+        elif isinstance(node, sp.Piecewise):
+            out.extend(c.lhs - c.rhs for _, c in node.args if isinstance(c, sp.core.relational.Relational))
+    return out
+
+
+def domain_points(domain_statement, symbols, rng: random.Random, n: int, avoid=()):
+    """n random points inside the printed domain, away from 0, +-1 and the zeros of `avoid`."""
     low, high = stated_interval(domain_statement)
+    symbols = list(symbols)
+    avoid = [evaluator(a, symbols) for a in avoid if sp.sympify(a).free_symbols]
     points = []
     while len(points) < n:
         point = {}
@@ -317,5 +364,9 @@ def domain_points(domain_statement, symbols, rng: random.Random, n: int):
             while abs(v) < 0.02 or abs(abs(v) - 1) < 0.01:  # no kinks at 0, no log(1) = 0
                 v = round(rng.uniform(low, high), 3)
             point[s] = sp.Rational(str(v))
+        with mpmath.workdps(DIGITS):
+            values = [real_value(f, [mpmath.mpf(point[s]) for s in symbols]) for f in avoid]
+        if any(v is not None and abs(v) < 0.02 for v in values):
+            continue
         points.append(point)
     return points

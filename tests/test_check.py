@@ -121,10 +121,6 @@ def test_needs_at_least_three_usable_points():
     assert derivative_agrees(f, X, sp.diff(f, X), as_points([-1.5, 0.3, 0.6, 2.2])).ok
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG exgen.check.derivative_agrees skips a point where the *claimed* answer is complex or "
-    "undefined even though the function is defined and differentiable there, so a claimed "
-    "derivative that is wrong (not real) on part of the domain passes on the remaining points"))
 def test_an_answer_not_real_where_the_function_is_differentiable_fails():
     # 2x log(x^3) / (3 log x) is 2x for x > 0 but complex for x < 0, where
     # d/dx x^2 = 2x exists: at x = -2 the claim is simply wrong.

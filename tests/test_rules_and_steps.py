@@ -348,3 +348,21 @@ def test_the_independent_reference_rejects_a_wrong_node():
         tree.substeps[0], result=-sp.exp(tree.substeps[0].wrt)), tree.substeps[1]))
     with pytest.raises(AssertionError):
         assert_tree_independently(wrong_outer, spread_points([X]))
+
+
+V = sp.Symbol("v", real=True)
+
+
+def test_chain_letter_never_reuses_a_variable_of_the_problem():
+    expr = sp.sin(V * X) * sp.exp(U)
+    tree = solve(expr, X)
+    letters = [dict(n.parts)["u"] for n in nodes(tree) if n.rule == "chain"]
+    assert letters
+    assert not [u for u in letters if u.name in {s.name for s in expr.free_symbols}]
+
+
+def test_domain_choice_survives_astronomical_values():
+    from exgen.compose import choose_domain
+
+    for expr in (sp.log(sp.exp(sp.exp(X**-6))), sp.exp(sp.exp(X**-4)), sp.exp(sp.exp(sp.exp(X)))):
+        choose_domain(expr, (X,))     # a Domain or None; never an exception

@@ -48,7 +48,9 @@ def _relu(rng: random.Random, budget: int):
     elif budget == 3:
         inner = coefficient(rng, 2, 5) * X
     else:
-        inner = coefficient(rng, 2, 5) * X + coefficient(rng, 1, 4)
+        # The kink -b/a is never a decimal with two places (3x - 1 rather than
+        # 2x - 2), so a checker sampling at k/100 cannot land on it.
+        inner = pick(rng, (3, 7, -3)) * X + pick(rng, (1, 2, -1, -2))
     # The documents' convention: ReLU'(u) = 1 for u > 0, 0 for u <= 0.
     rate = derive(inner, X).result
     return Draft(ReLU(inner), preferred=(sp.Piecewise((rate, inner > 0), (0, True)),))
