@@ -10,7 +10,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from .errors import ExgenError
+from .errors import ExgenError, read_user_text
 from .sheet import DIFFICULTIES, MAX_COUNT, Section, SheetOptions
 from .topics import GROUPS, TOPICS, expand
 
@@ -67,14 +67,7 @@ def _section_lines(text: str) -> list[int]:
 def load_config(path: Path) -> dict:
     """The options a config file sets, as SheetOptions field values."""
     name = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ExgenError(f"{name}: cannot read the config file: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ExgenError(f"{name}: not a text file (not UTF-8); write the config as TOML text") from None
+    text = read_user_text(path, "config file", "write the config as TOML text in UTF-8")
     if not text.strip():
         raise ExgenError(f"{name}: the config file is empty; `exgen init {name}` writes an example")
     try:

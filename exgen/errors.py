@@ -27,3 +27,21 @@ class TexMissing(ExgenError):
 
 class TexFailed(ExgenError):
     """TeX stopped with an error; the message carries its error lines."""
+
+
+def read_user_text(path, what: str, fix: str) -> str:
+    """A user's text file (config, roster), or one line naming the file, the
+    line and the problem: unreadable, not UTF-8, or binary."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ExgenError(f"{name}: cannot read the {what}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ExgenError(f"{name}:{line}: not UTF-8 text; {fix}") from None
+    if "\x00" in text:
+        raise ExgenError(f"{name}: a binary file, not a {what}")
+    return text

@@ -92,7 +92,7 @@ def parse_user_expression(text: str) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
     except ExgenError:
         raise
     except RecursionError:
-        raise ExgenError(f"the expression is nested too deeply to read") from None
+        raise ExgenError("the expression is nested too deeply to read") from None
     except (SyntaxError, TypeError, ValueError, AttributeError, tokenize.TokenError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ExgenError(f"cannot read {text!r}: {detail}") from None

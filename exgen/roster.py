@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ExgenError
+from .errors import ExgenError, read_user_text
 
 ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 MAX_STUDENTS = 2000
@@ -25,17 +25,7 @@ class Student:
 
 def read_roster(path: Path) -> tuple[Student, ...]:
     name = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ExgenError(f"{name}: cannot read the roster: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ExgenError(f"{name}:{line}: not UTF-8 text; save the roster as UTF-8 CSV") from None
-    if "\x00" in text:
-        raise ExgenError(f"{name}: a binary file, not a CSV roster")
+    text = read_user_text(path, "CSV roster", "save the roster as UTF-8 CSV")
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ExgenError(f"{name}: the roster is empty; it needs a header line `id,name` and one line per student")

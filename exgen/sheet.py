@@ -446,7 +446,7 @@ def _at_point(problem: Problem, rng):
         return problem, ""  # a general rule (any f, g) has no value at a point; it stays general
     kind = "unit" if ex.domain.unit else "positive" if ex.domain.positive else "real"
     for _ in range(8):
-        at = tuple((v, sp.sympify(pick_point(rng, _LABELS if _is_label(v) else _POINTS[kind])))
+        at = tuple((v, sp.sympify(compose.pick(rng, _LABELS if _is_label(v) else _POINTS[kind])))
                    for v in ex.variables)
         point = dict(at)
         values = tuple(tidy_value(a.subs(point)) for a in problem.answers)
@@ -463,10 +463,6 @@ _LABELS = (0, 1)
 def _is_label(symbol: sp.Symbol) -> bool:
     """Class labels y, y_1, ... are 0 or 1 in a worked example."""
     return symbol.name.rstrip("0123456789") == "y"
-
-
-def pick_point(rng, options):
-    return options[rng.randrange(len(options))]
 
 
 def tidy_value(value: sp.Expr) -> sp.Expr:

@@ -6,7 +6,6 @@ The figures it prints are the README's reliability section. Set
 EXGEN_STRESS_SEEDS to run more (or fewer) seeds.
 """
 
-import json
 import os
 import random
 import subprocess

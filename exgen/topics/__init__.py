@@ -20,10 +20,6 @@ import random
 from dataclasses import dataclass
 from typing import Callable
 
-import sympy as sp
-
-from ..compose import X
-
 ALL_LEVELS = ("easy", "medium", "hard")
 
 # Rule applications per level, measured on the derivation tree. A topic whose
@@ -48,7 +44,6 @@ class Topic:
     # topics whose levels are different questions, not longer functions).
     by_level: bool = False
     family: str = "calculus"
-    variables: tuple[sp.Symbol, ...] = (X,)
 
     def range(self, level: str) -> tuple[int, int]:
         return dict(self.ranges).get(level, LEVELS[level])
