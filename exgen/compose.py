@@ -79,6 +79,7 @@ class Draft:
     note: str = ""
     prompt: str = ""  # LaTeX shown instead of "f(x) = ..." (e.g. a definition with a sum)
     steps: tuple = ()  # derivation trees built by the topic itself (else the engine derives)
+    at_point: bool = False  # the problem gives values (logits) and asks for exact values there
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from .check import Verdict, check_contract, check_tree, sample_points
 from .compose import Draft, Exercise, choose_domain
 from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
 from .forms import plain, tex
-from .functions import log_base
+from .functions import log_base, to_elementary
 from .rules import RULES
 from .seeding import rng_for, short_code
 from .steps import Step, finish, solve
@@ -412,7 +412,7 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if not verdict.ok:
         log.info("dropped a candidate that failed the independent check: %s", verdict.detail)
         return None, f"failed the check: {verdict.detail}"
-    if at_point:
+    if at_point or draft.at_point:
         return _at_point(problem, rng)
     return problem, ""
 
@@ -449,8 +449,9 @@ def _at_point(problem: Problem, rng):
         at = tuple((v, sp.sympify(compose.pick(rng, _LABELS if _is_label(v) else _POINTS[kind])))
                    for v in ex.variables)
         point = dict(at)
-        values = tuple(tidy_value(a.subs(point)) for a in problem.answers)
-        if any(not v.is_finite or v.has(sp.nan, sp.zoo, sp.Piecewise) for v in values):
+        # Exact values in SymPy's own functions: sigma(1) becomes 1/(1 + e^-1).
+        values = tuple(tidy_value(to_elementary(a).subs(point)) for a in problem.answers)
+        if any(v.is_finite is False or v.has(sp.nan, sp.zoo, sp.Piecewise) for v in values):
             continue
         if all(value_agrees(ex.expr, w, v, point) for w, v in zip(ex.wrt, values)):
             return Problem(problem.number, problem.level, ex, problem.derivations, at, values), ""

@@ -225,8 +225,9 @@ def _softmax(rng: random.Random, level: str):
         wrt = (z[j - 1],)
         preferred = (component * ((1 if j == i else 0) - softmax(j, *z)),)
     prompt = r"%s, \quad K = %d, \quad \sigma(z_{%d}) = %s" % (_softmax_prompt(K), K, i, _tex(expr))
+    # Above easy the logits are given: exact values in terms of e, as in an exam.
     return Draft(expr, wrt=wrt, domain=Domain(), name=r"\sigma(z_{%d})" % i, prompt=prompt,
-                 preferred=preferred, note=r"(write the answer with $\sigma(z_j)$)")
+                 preferred=preferred, note=r"(write the answer with $\sigma(z_j)$)", at_point=level != "easy")
 
 
 @topic("cross-entropy",
@@ -253,7 +254,7 @@ def _cross_entropy(rng: random.Random, level: str):
     prompt = (r"L = -\sum_{i=1}^{%d} y_i \ln \hat{y}_i, \quad \hat{y}_i = \sigma(z_i) = \frac{e^{z_i}}{\sum_j e^{z_j}},"
               r" \quad %s" % (K, y_text))
     return Draft(trees[0].expr, wrt=tuple(z[i - 1] for i in targets), domain=Domain(), name="L",
-                 prompt=prompt, preferred=preferred, steps=trees,
+                 prompt=prompt, preferred=preferred, steps=trees, at_point=level == "hard",
                  note=r"(use the multivariate chain rule $\frac{\partial L}{\partial z_i} = \sum_j "
                       r"\frac{\partial L}{\partial \hat{y}_j} \frac{\partial \hat{y}_j}{\partial z_i}$)")
 
