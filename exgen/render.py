@@ -200,6 +200,16 @@ def question_at(exercise, wrt: sp.Symbol, at) -> str:
     return r"\left. %s \right|_{%s}" % (question(exercise, wrt), where)
 
 
+def _questions(ex, problem: Problem) -> str:
+    """What the sheet asks: f'(2), or each derivative and then the point once."""
+    if problem.at and (len(ex.variables) > 1 or ex.name != "f"):
+        where = ", ".join(r"%s = %s" % (tex(v), tex(a)) for v, a in problem.at)
+        return ", ".join(question(ex, w) for w in ex.wrt) + r" \text{ at } " + where
+    if problem.at:
+        return question_at(ex, ex.wrt[0], problem.at)
+    return ", ".join(question(ex, w) for w in ex.wrt)
+
+
 def problem_context(problem: Problem) -> dict:
     ex = problem.exercise
     partial = len(ex.variables) > 1
@@ -222,7 +232,7 @@ def problem_context(problem: Problem) -> dict:
         "prompt": prompt(ex),
         "domain": ex.domain.statement(ex.variables),
         "note": ex.note,
-        "questions": ", ".join(s["question"] for s in solutions),
+        "questions": _questions(ex, problem),
         "solutions": solutions,
     }
 

@@ -227,7 +227,8 @@ def _softmax(rng: random.Random, level: str):
     prompt = r"%s, \quad K = %d, \quad \sigma(z_{%d}) = %s" % (_softmax_prompt(K), K, i, _tex(expr))
     # Above easy the logits are given: exact values in terms of e, as in an exam.
     return Draft(expr, wrt=wrt, domain=Domain(), name=r"\sigma(z_{%d})" % i, prompt=prompt,
-                 preferred=preferred, note=r"(write the answer with $\sigma(z_j)$)", at_point=level != "easy")
+                 preferred=preferred, note=r"(write the answer with $\sigma(z_j)$)" if level == "easy" else "",
+                 at_point=level != "easy")
 
 
 @topic("cross-entropy",
