@@ -136,12 +136,20 @@ class softmax(sp.Function):
         return "(%s)" % printer._print(self.elementary())
 
 
+def softmax_of(i, *logits, **kwargs):
+    """`softmax(i, z1, ..., zK)` as typed: the i-th component (1-based)."""
+    if not logits or not (sp.sympify(i).is_Integer and 1 <= int(i) <= len(logits)):
+        raise ValueError("softmax(i, z1, ..., zK) needs a component number i between 1 and K")
+    return softmax(sp.Integer(i), *logits)
+
+
 # Names an instructor may type in `exgen solve`, beside SymPy's own.
 PARSE_NAMES = {
     "sigmoid": sigmoid,
     "sigma": sigmoid,
     "relu": ReLU,
     "ReLU": ReLU,
+    "softmax": softmax_of,
 }
 
 
