@@ -82,7 +82,8 @@ class TextbookLatexPrinter(LatexPrinter):
     def _print_log(self, expr, exp=None):
         (arg,) = expr.args
         name = r"\ln" if exp is None else r"\ln^{%s}" % exp
-        if arg.is_Symbol or (arg.is_Integer and arg.is_positive):
+        # \ln x without brackets, but \ln(2): in a product "\ln 2 \sigma(z)" would read as ln(2 sigma(z)).
+        if arg.is_Symbol:
             return r"%s %s" % (name, self._print(arg))
         return r"%s\left(%s\right)" % (name, self._print(arg))
 

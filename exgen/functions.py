@@ -68,6 +68,8 @@ class log_base(sp.Function):
 
     @classmethod
     def eval(cls, u, k):
+        if k.is_Number and (k <= 0 or k == 1):
+            raise ValueError(f"log(u, {k}) has no meaning: a logarithm's base must be positive and not 1")
         if u.is_Number and k.is_Number:  # a constant: log_2 8 is 3, log_2 1 is 0
             return sp.log(u) / sp.log(k)
         return None
@@ -138,8 +140,8 @@ class softmax(sp.Function):
 
 def softmax_of(i, *logits, **kwargs):
     """`softmax(i, z1, ..., zK)` as typed: the i-th component (1-based)."""
-    if not logits or not (sp.sympify(i).is_Integer and 1 <= int(i) <= len(logits)):
-        raise ValueError("softmax(i, z1, ..., zK) needs a component number i between 1 and K")
+    if len(logits) < 2 or not (sp.sympify(i).is_Integer and 1 <= int(i) <= len(logits)):
+        raise ValueError("softmax(i, z1, ..., zK) needs K >= 2 logits and a component number i between 1 and K")
     return softmax(sp.Integer(i), *logits)
 
 

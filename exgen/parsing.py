@@ -33,8 +33,8 @@ def _check_tokens(text: str) -> list[str]:
     names = []
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
-        raise ExgenError(f"cannot read {text!r}: {exc.args[0]}") from None
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        raise ExgenError(f"cannot read {text!r}: unbalanced brackets or an unfinished expression") from None
     for token, following in zip(tokens, tokens[1:] + tokens[-1:]):
         if token.type == tokenize.NAME:
             if token.string in FUNCTIONS or token.string in CONSTANTS:
@@ -93,7 +93,13 @@ def parse_user_expression(text: str) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
         raise
     except RecursionError:
         raise ExgenError("the expression is nested too deeply to read") from None
-    except (SyntaxError, TypeError, ValueError, AttributeError, tokenize.TokenError) as exc:
+    except (SyntaxError, tokenize.TokenError):
+        raise ExgenError(f"cannot read {text!r}: not a complete expression (check brackets and operators; "
+                         "write 3*x, not 3x or sin x)") from None
+    except TypeError:
+        raise ExgenError(f"cannot read {text!r}: a function has the wrong number of arguments "
+                         "(log(u) or log(u, k); sin(u); softmax(i, z1, ..., zK))") from None
+    except (ValueError, AttributeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ExgenError(f"cannot read {text!r}: {detail}") from None
     if not isinstance(expr, sp.Expr):

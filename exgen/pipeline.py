@@ -171,8 +171,13 @@ def verify(folder: Path, template_dir: Path | None = None) -> Verification:
         lines.append(f"version {key[0]} problem {key[1]} ({entry['topic']}): {'identical' if same else 'CHANGED'}")
     for name, digest in data["files"].items():
         same = name in files and _digest(files[name]) == digest
-        changed += not same
-        lines.append(f"{name}: {'identical' if same else 'CHANGED'}")
+        on_disk = folder / name
+        edited = not on_disk.is_file() or _digest(on_disk.read_bytes()) != digest
+        changed += (not same) + edited
+        state = "identical" if same else "CHANGED when regenerated"
+        if edited:
+            state += "; the file in the folder differs from what exgen wrote (edited or missing)"
+        lines.append(f"{name}: {state}")
     return Verification(tuple(lines), changed)
 
 

@@ -15,6 +15,7 @@ Template variables (all documents):
 """
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,34 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     )
     env.filters["escape"] = escape
     return env
+
+
+# A right-hand side longer than this (in visible characters) is boxed, and the
+# box shrinks to the line width only if it is wider; shorter rows stay as they are.
+LONG_ROW = 30
+
+
+LONG_LHS = 28
+
+
+def _visible(latex: str) -> int:
+    return len(re.sub(r"\\left|\\right|\\[a-z]+|[\s{}]", "", latex))
+
+
+def fit(latex: str, share: str = "0.58", limit: int = LONG_ROW) -> str:
+    """Math that would overflow a line, shrunk to fit it (graphicx)."""
+    if _visible(latex) <= limit:
+        return latex
+    return (r"\resizebox{\ifdim\width>%s\linewidth %s\linewidth\else\width\fi}{!}{$\displaystyle %s$}"
+            % (share, share, latex))
+
+
+def fit_lhs(latex: str) -> str:
+    """A long left-hand side gets a row of its own; the derivation continues below it."""
+    if _visible(latex) <= LONG_LHS:
+        return latex
+    # In the second column, so the first column of the align stays narrow.
+    return r"& " + fit(latex, "0.72", 0) + r" \\ "
 
 
 @dataclass(frozen=True)
@@ -161,7 +190,7 @@ def derivation_lines(step: Step, partial: bool = False, top: bool = True,
     lhs = r"%s\left[%s\right]" % (_d(step.wrt, partial and step.wrt not in bound), tex(step.expr))
     result = tex(step.result)
     if step.rule == "simplify":
-        return lines + [Line("Simplify:", lhs, (result,))]
+        return lines + [Line("Simplify:", fit_lhs(lhs), (fit(result),))]
     if step.rule == "first_principles":
         parts = dict(step.parts)
         limit = r"\lim_{%s \to 0}" % tex(parts["h"])
@@ -170,7 +199,7 @@ def derivation_lines(step: Step, partial: bool = False, top: bool = True,
         return lines + [Line(_phrase(step), lhs, rows + (result,))]
     combination = _combination(step)
     rhs = (combination, result) if combination and combination != result else (result,)
-    return lines + [Line(_phrase(step), lhs, rhs)]
+    return lines + [Line(_phrase(step), fit_lhs(lhs), tuple(fit(r) for r in rhs))]
 
 
 
