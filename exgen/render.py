@@ -47,7 +47,7 @@ def escape(text: str) -> str:
         printable = ord(char) <= LAST_LATIN or char in PUNCTUATION
         if not printable or (ord(char) < 32 and char not in "\t"):
             raise ExgenError(f"the text {text!r} has the character {char!r} (U+{ord(char):04X}), which "
-                             "pdflatex cannot print; use Latin letters")
+                             "pdflatex with T1 fonts cannot print; write it without that character")
     return escape_latex(text)
 
 
@@ -195,7 +195,7 @@ def derivation_lines(step: Step, partial: bool = False, top: bool = True,
         parts = dict(step.parts)
         limit = r"\lim_{%s \to 0}" % tex(parts["h"])
         rows = (r"%s %s" % (limit, _difference_quotient(step.expr, step.wrt, parts["h"])),) + tuple(
-            r"%s %s" % (limit, tex(parts[name])) for name in ("expanded", "simplified"))
+            r"%s %s" % (limit, _wrap(parts[name])) for name in ("expanded", "simplified"))
         return lines + [Line(_phrase(step), lhs, rows + (result,))]
     combination = _combination(step)
     rhs = (combination, result) if combination and combination != result else (result,)

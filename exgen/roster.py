@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ExgenError, read_user_text
+from .render import escape
 
 ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 MAX_STUDENTS = 2000
@@ -47,6 +48,12 @@ def read_roster(path: Path) -> tuple[Student, ...]:
                              "(at most 40), since it names the student's files")
         if student_id in seen:
             raise ExgenError(f"{name}:{line}: the id {student_id!r} is also on line {seen[student_id]}")
+        if not student_name:
+            raise ExgenError(f"{name}:{line}: the name of {student_id!r} is empty")
+        try:
+            escape(student_name)
+        except ExgenError as exc:
+            raise ExgenError(f"{name}:{line}: {exc}") from None
         seen[student_id] = line
         students.append(Student(student_id, student_name))
     if not students:

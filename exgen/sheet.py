@@ -197,6 +197,8 @@ def validate(options: SheetOptions) -> None:
         raise ExgenError(f"--seed must be a non-negative integer, got {options.seed}")
     if not 1 <= options.versions <= MAX_VERSIONS:
         raise ExgenError(f"--versions must be between 1 and {MAX_VERSIONS}, got {options.versions}")
+    if options.shuffle and options.versions < 2:
+        raise ExgenError("--shuffle permutes versions B, C, ...; give --versions 2 or more")
     for part in options.parts:
         where = f"section {part.title!r}: " if part.title else ""
         if part.count < 1:

@@ -303,6 +303,6 @@ def first_principles(expr: sp.Expr, wrt: sp.Symbol) -> Step:
     quotient = (expr.subs(wrt, wrt + h) - expr) / h
     expanded = sp.expand(expr.subs(wrt, wrt + h) - expr)
     simplified = sp.cancel(quotient)
-    limit = simplified.subs(h, 0)
+    limit = sp.factor(simplified.subs(h, 0))  # -1/(x + 3)^2, not -1/(x^2 + 6x + 9)
     return Step("first_principles", expr, wrt, limit,
                 parts=(("h", h), ("quotient", quotient), ("expanded", expanded / h), ("simplified", simplified)))

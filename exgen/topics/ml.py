@@ -269,6 +269,7 @@ def _row_by_chain(rng: random.Random, scaled: bool = False):
     rule; `scaled` puts k f(x) inside, a chain of two levels."""
     f = F(X) if not scaled else coefficient(rng, 2, 5, signed=False) * F(X)
     k = coefficient(rng, 2, 5, signed=False)
+    first_row = 1 if scaled else 0  # k (k' f) is only the constant multiple rule twice
     base = pick(rng, compose.LOG_BASES)  # drawn once: the outer function must be the same on every call
     rows = (
         (lambda u: k * u, r"k f"),
@@ -278,7 +279,7 @@ def _row_by_chain(rng: random.Random, scaled: bool = False):
         (lambda u: log_base(u, base), r"\log_{k} f"),
         (lambda u: sp.sin(u), r"\sin f"),
     )
-    outer, row = pick(rng, rows)
+    outer, row = pick(rng, rows[first_row:])
     expr = outer(f)
     tree = chain_step(expr, X, outer, f)
     prompt = r"y = %s \quad \text{(the row } %s \text{ of the cheat-sheet)}" % (_tex(expr), row)
@@ -330,7 +331,5 @@ def _first_principles(rng: random.Random, level: str):
     else:
         expr = pick(rng, (coefficient(rng, 2, 3, signed=False) * X**3 - X, 1 / (X + coefficient(rng, 1, 3, signed=False)),
                           X**4))
-    domain = Domain(positive=True) if any(t.is_Pow and t.exp.is_negative for t in sp.preorder_traversal(expr)) \
-        else Domain()
-    return Draft(expr, domain=domain, steps=(first_principles(expr, X),),
+    return Draft(expr, steps=(first_principles(expr, X),),
                  note=r"Use the definition $f'(x) = \lim_{h \to 0} \frac{f(x+h) - f(x)}{h}$.")
