@@ -88,6 +88,20 @@ def numeric_function(symbols, expr: sp.Expr):
     return numeric_callable(symbols, form)
 
 
+def _partial(fn, args: list, index: int):
+    """mpmath's numeric derivative of fn along argument `index` at `args`, or None."""
+    def along(t):
+        shifted = list(args)
+        shifted[index] = t
+        return fn(*shifted)
+
+    return _numeric(lambda t: mpmath.diff(along, t), [args[index]])
+
+
+def _close(got, want) -> bool:
+    return abs(got - want) <= TOLERANCE * max(1, abs(got), abs(want))
+
+
 def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: list[Point]) -> Verdict:
     """Does `claimed` equal d/d`wrt` `expr` at the points (numerically)?"""
     symbols = sorted({wrt} | set(points[0]) | expr.free_symbols | claimed.free_symbols,
@@ -105,13 +119,7 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
                 return Verdict(False, f"no value for a free symbol of {sp.sstr(expr)}")
             if _numeric(fn, args) is None:
                 continue  # outside the function's domain
-
-            def along(t, args=args):
-                shifted = list(args)
-                shifted[index] = t
-                return fn(*shifted)
-
-            want = _numeric(lambda t: mpmath.diff(along, t), [args[index]])
+            want = _partial(fn, args, index)
             if want is None:
                 continue  # not differentiable here (a kink or an edge of the domain)
             where = ", ".join(f"{s}={mpmath.nstr(v, 6)}" for s, v in point.items())
@@ -121,7 +129,7 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
                 return Verdict(False, f"at {where}: the claimed derivative is undefined or complex, "
                                       f"numeric {mpmath.nstr(want, 12)}")
             usable += 1
-            if abs(got - want) > TOLERANCE * max(1, abs(got), abs(want)):
+            if not _close(got, want):
                 return Verdict(False, f"at {where}: claimed {mpmath.nstr(got, 12)}, numeric {mpmath.nstr(want, 12)}")
     if usable < MIN_POINTS:
         return Verdict(False, f"only {usable} usable points (need {MIN_POINTS})")
@@ -174,7 +182,7 @@ def expressions_agree(left: sp.Expr, right: sp.Expr, points: list[Point]) -> Ver
             if a is None or b is None:
                 continue
             usable += 1
-            if abs(a - b) > TOLERANCE * max(1, abs(a), abs(b)):
+            if not _close(a, b):
                 return Verdict(False, f"{mpmath.nstr(a, 12)} != {mpmath.nstr(b, 12)}")
     return Verdict(usable >= MIN_POINTS, "" if usable >= MIN_POINTS else "too few usable points")
 
@@ -223,20 +231,10 @@ def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> 
     if any(s not in mp_point for s in symbols):
         return False
     fn = numeric_function(symbols, expr)
-    index = symbols.index(wrt)
     with mpmath.workdps(DIGITS):
-        args = [mp_point[s] for s in symbols]
-
-        def along(t):
-            shifted = list(args)
-            shifted[index] = t
-            return fn(*shifted)
-
-        want = _numeric(lambda t: mpmath.diff(along, t), [args[index]])
+        want = _partial(fn, [mp_point[s] for s in symbols], symbols.index(wrt))
         got = _numeric(numeric_function([], value), [])
-    if want is None or got is None:
-        return False
-    return abs(got - want) <= TOLERANCE * max(1, abs(got), abs(want))
+    return want is not None and got is not None and _close(got, want)
 
 
 def magnitude_at(expr: sp.Expr, variables, point: Point) -> float:

@@ -149,7 +149,6 @@ def inner(rng: random.Random, x: sp.Symbol = X, positive: bool = False) -> sp.Ex
     return x ** pick(rng, (2, 3))
 
 
-Outer = tuple[str, object]
 OUTERS = ("exp", "ln", "sin", "cos", "power", "sqrt", "log_k")
 NEEDS_POSITIVE = ("ln", "sqrt", "log_k")
 
