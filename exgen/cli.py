@@ -207,13 +207,16 @@ def topics():
 @cli.command()
 @click.argument("expression")
 @click.option("--wrt", default=None, help="Variable(s), comma-separated (default: the only variable).")
+@click.option("--let", "lets", multiple=True, metavar="X=EXPR",
+              help="Multivariable chain rule: EXPRESSION is z = f(x, y, ...) and x = x(t) is given as "
+                   "--let \"x=cos(t)\" (repeat per variable); exgen derives dz/dt.")
 @click.option("--format", "fmt", type=click.Choice(["text", "latex", "json"]), default="text", show_default=True,
               help="text for the terminal, latex to paste into a document, json with the step tree.")
-def solve(expression, wrt, fmt):
+def solve(expression, wrt, lets, fmt):
     """Derive EXPRESSION rule by rule, checking every step."""
     from .solving import solve_expression
 
-    solved = solve_expression(expression, wrt)
+    solved = solve_expression(expression, wrt, tuple(lets))
     if fmt == "json":
         click.echo(json.dumps(solved.as_json(), indent=2, ensure_ascii=False))
     elif fmt == "latex":

@@ -174,6 +174,16 @@ def _difference_quotient(expr: sp.Expr, wrt: sp.Symbol, h: sp.Symbol) -> str:
     return r"\frac{%s - \left(%s\right)}{%s}" % (shifted, tex(expr), tex(h))
 
 
+def _chain_terms(step: Step, paths: int, partial: bool) -> tuple[str, ...]:
+    """dz/dt term by term: each partial times its path's rate, then the same in t."""
+    partials, rates = step.substeps[:paths], step.substeps[paths:]
+    d = r"\partial " if partial else "d"
+    names = r" + ".join(r"\frac{\partial f}{\partial %s} \frac{%s%s}{%s%s}" % (tex(x), d, tex(x), d, tex(step.wrt))
+                        for x, _ in step.bindings)
+    terms = r" + ".join(r"%s \cdot %s" % (_wrap(p.result), _wrap(r.result)) for p, r in zip(partials, rates))
+    return tuple(fit(row) for row in dict.fromkeys((names, terms, tex(step.result))))
+
+
 def derivation_lines(step: Step, partial: bool = False, top: bool = True,
                      bound: frozenset = frozenset()) -> list[Line]:
     """The worked solution, innermost rules first, as a tutor writes it.
@@ -183,11 +193,15 @@ def derivation_lines(step: Step, partial: bool = False, top: bool = True,
     function, so d/du stays ordinary."""
     lines: list[Line] = []
     inner_bound = bound | {symbol for symbol, _ in step.bindings} if step.rule == "chain" else bound
-    for sub in step.substeps:
-        lines.extend(derivation_lines(sub, partial, top=False, bound=inner_bound))
+    # z = f(x, y): f's derivatives by x and y are partial, the paths' by t ordinary.
+    paths = len(step.bindings) if step.rule == "multivariable_chain" else 0
+    for position, sub in enumerate(step.substeps):
+        lines.extend(derivation_lines(sub, partial or position < paths, top=False, bound=inner_bound))
     if step.rule in _SILENT and not top:
         return lines
     lhs = r"%s\left[%s\right]" % (_d(step.wrt, partial and step.wrt not in bound), tex(step.expr))
+    if paths:
+        return lines + [Line(_phrase(step), fit_lhs(lhs), _chain_terms(step, paths, partial))]
     result = tex(step.result)
     if step.rule == "simplify":
         return lines + [Line("Simplify:", fit_lhs(lhs), (fit(result),))]

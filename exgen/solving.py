@@ -16,7 +16,7 @@ from .forms import tex
 from .parsing import VARIABLE, parse_user_expression
 from .render import solution_latex, solution_text, step_json
 from .seeding import rng_for
-from .steps import Step, solve
+from .steps import Step, multivariable_chain, solve
 
 SOLVE_SECONDS = 10.0
 
@@ -28,13 +28,18 @@ class Solved:
     wrt: tuple[sp.Symbol, ...]
     trees: tuple[Step, ...]
     single: bool
+    # z = f(x, y) with x = x(t), y = y(t): the function before substitution and each path.
+    paths: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    outer: sp.Expr | None = None
 
     def as_json(self) -> dict:
         answers = [sp.sstr(t.result) for t in self.trees]
         latexes = [tex(t.result) for t in self.trees]
         steps = [step_json(t) for t in self.trees]
         one = self.single
+        paths = {"z": sp.sstr(self.outer), **{x.name: sp.sstr(x_t) for x, x_t in self.paths}}
         return {
+            **({"chain": paths} if self.paths else {}),
             "expr": sp.sstr(self.expr),
             "variables": [v.name for v in self.variables],
             "wrt": self.wrt[0].name if one else [w.name for w in self.wrt],
@@ -47,6 +52,9 @@ class Solved:
         blocks = []
         for w, tree in zip(self.wrt, self.trees):
             head = f"d/d{w.name} {sp.sstr(self.expr)}"
+            if self.paths:
+                given = ", ".join(f"{x.name} = {sp.sstr(x_t)}" for x, x_t in self.paths)
+                head = f"dz/d{w.name} for z = {sp.sstr(self.outer)}, {given}"
             blocks.append("\n".join([head] + solution_text(tree) + [f"answer: {sp.sstr(tree.result)}"]))
         return "\n\n".join(blocks)
 
@@ -71,13 +79,64 @@ def _wrt(text: str | None, variables: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.S
     return tuple(sp.Symbol(n, real=True) for n in names), len(names) == 1 and "," not in text
 
 
-def solve_expression(text: str, wrt_text: str | None = None) -> Solved:
+def _paths(lets: tuple[str, ...], outer: sp.Expr) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
+    """x = x(t) for each `--let x=...`, checked against the outer function."""
+    paths = []
+    for let in lets:
+        name, sign, body = let.partition("=")
+        name = name.strip()
+        if not sign or not VARIABLE.match(name):
+            raise ExgenError(f"--let {let!r}: write a variable, '=' and its expression, e.g. --let \"x=cos(t)\"")
+        symbol = sp.Symbol(name, real=True)
+        if symbol not in outer.free_symbols:
+            raise ExgenError(f"--let {let!r}: the expression has no variable {name}")
+        if any(symbol == x for x, _ in paths):
+            raise ExgenError(f"--let gives {name} twice")
+        path, _ = parse_user_expression(body)
+        paths.append((symbol, path))
+    return tuple(paths)
+
+
+def _chain_variable(wrt_text: str | None, outer: sp.Expr, paths) -> sp.Symbol:
+    """The t of dz/dt: named by --wrt, or the one variable the paths depend on."""
+    given = {x for x, _ in paths}
+    inner = sorted(set().union(*(x_t.free_symbols for _, x_t in paths)) - given, key=lambda s: s.name)
+    if wrt_text is not None:
+        (t,), _ = _wrt(wrt_text, ())
+        if "," in wrt_text:
+            raise ExgenError("with --let, --wrt names the one variable of the total derivative, such as t")
+    elif len(inner) == 1:
+        t = inner[0]
+    else:
+        names = ", ".join(s.name for s in inner) or "none"
+        raise ExgenError(f"choose the variable of dz/dt with --wrt (the --let expressions use: {names})")
+    if t in outer.free_symbols:
+        raise ExgenError(f"the expression uses {t.name} directly; with --let, give it as a function of the "
+                         f"--let variables only (z = f(x, y), x = x({t.name}), y = y({t.name}))")
+    if any(path.free_symbols & given for _, path in paths):
+        raise ExgenError("a --let expression uses another --let variable; write each in terms of "
+                         f"{t.name} directly")
+    return t
+
+
+def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ...] = ()) -> Solved:
     expr, variables = parse_user_expression(text)
-    wrt, single = _wrt(wrt_text, variables)
+    outer, paths = None, ()
+    if lets:
+        outer, paths = expr, _paths(lets, expr)
+        t = _chain_variable(wrt_text, outer, paths)
+        expr = outer.subs(dict(paths))
+        variables = tuple(sorted(expr.free_symbols | {t}, key=lambda s: s.name))
+        wrt, single = (t,), True
+    else:
+        wrt, single = _wrt(wrt_text, variables)
     every = tuple(sorted(set(variables) | set(wrt), key=lambda s: s.name))
     try:
         with time_budget(SOLVE_SECONDS):
-            trees = tuple(solve(expr, w) for w in wrt)
+            if paths:
+                trees = (multivariable_chain(outer, paths, wrt[0]),)
+            else:
+                trees = tuple(solve(expr, w) for w in wrt)
             domain = choose_domain(expr, every) or Domain(positive=True)
             points = sample_points(domain, every, rng_for("solve", sp.sstr(expr)), n=6)
             for tree in trees:
@@ -87,4 +146,4 @@ def solve_expression(text: str, wrt_text: str | None = None) -> Solved:
                                      f"printed ({verdict.detail})")
     except BudgetExceeded:
         raise ExgenError(f"deriving {text!r} took longer than {SOLVE_SECONDS:g} s; try a smaller expression") from None
-    return Solved(expr, every, wrt, trees, single)
+    return Solved(expr, every, wrt, trees, single, paths, outer)

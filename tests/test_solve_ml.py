@@ -29,3 +29,50 @@ def test_softmax_component_by_every_logit():
 
 def test_softmax_needs_a_component_number_inside_the_range():
     assert_user_error(run_main("solve", "softmax(4, z1, z2)"), "component")
+
+
+T, X_, Y_ = sp.symbols("t x y", real=True)
+OUTERS = ("x**2*y + y**3", "exp(x*y)", "x*sin(y) + 3*x", "log(x**2 + 1)*y")
+PATHS = ("cos(t)", "t**2", "exp(t)", "3*t + 1", "sin(t)")
+
+
+def _plain(text):
+    return sp.parse_expr(text.replace("^", "**"), local_dict={"t": T, "x": X_, "y": Y_})
+
+
+def test_multivariable_chain_by_let_matches_the_derivative_of_the_composition():
+    rng = random.Random(11)
+    points = [{T: mpmath.mpf(v)} for v in (-1.3, -0.4, 0.7, 1.9)]
+    for _ in range(8):
+        outer = rng.choice(OUTERS)
+        x_t, y_t = rng.sample(PATHS, 2)
+        result = run_cli("solve", outer, "--let", f"x={x_t}", "--let", f"y={y_t}", "--format", "json")
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        assert data["wrt"] == "t" and data["chain"] == {"z": sp.sstr(_plain(outer)), "x": x_t, "y": y_t}
+        composed = _plain(outer).subs({X_: _plain(x_t), Y_: _plain(y_t)})
+        assert_derivative(composed, T, _plain(data["answer"]), points, context=f"{outer}, x={x_t}, y={y_t}")
+        tree = data["steps"]
+        assert tree["rule"] == "multivariable_chain"
+        # f_x, f_y, then x'(t), y'(t): each partial by its own variable, each rate by t.
+        assert [s["wrt"] for s in tree["substeps"]] == ["x", "y", "t", "t"]
+
+
+def test_multivariable_chain_guidebook_shows_each_term_and_partials():
+    result = run_cli("solve", "x**2*y", "--let", "x=cos(t)", "--let", "y=t^2", "--format", "latex")
+    assert result.exit_code == 0, result.output
+    latex = result.output
+    flat = " ".join(latex.split())
+    assert r"\frac{\partial}{\partial x}\left[x^{2} y\right] &= y \cdot 2 x \\ &= 2 x y" in flat
+    assert r"\frac{d}{dt}\left[\cos {t}\right] &= - \sin {t}" in flat
+    assert (r"\frac{\partial f}{\partial x} \frac{dx}{dt} + \frac{\partial f}{\partial y} \frac{dy}{dt}"
+            r" \\ &= 2 x y \cdot \left(- \sin {t}\right) + x^{2} \cdot 2 t \\ &=") in flat
+
+
+def test_let_mistakes_are_one_line_errors():
+    assert_user_error(run_main("solve", "x*y", "--let", "x cos(t)"), "--let", "=")
+    assert_user_error(run_main("solve", "x*y", "--let", "q=cos(t)"), "no variable q")
+    assert_user_error(run_main("solve", "x*y*t", "--let", "x=cos(t)"), "uses t directly")
+    assert_user_error(run_main("solve", "x*y", "--let", "x=cos(t)", "--let", "y=exp(s)"), "--wrt")
+    assert_user_error(run_main("solve", "x*y", "--let", "x=cos(t)", "--let", "x=t"), "twice")
+    assert_user_error(run_main("solve", "x*y", "--let", "x=cos(t)", "--let", "y=x*t"), "another --let")
