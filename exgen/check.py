@@ -213,13 +213,23 @@ def check_contract(check: dict, domain: Domain, rng: random.Random) -> Verdict:
     names = list(check["variables"])
     expr = parse_check_string(check["expr"], names)
     wrt_names = [check["wrt"]] if isinstance(check["wrt"], str) else list(check["wrt"])
-    answers = [check["answer"]] if isinstance(check["wrt"], str) else list(check["answer"])
+    if isinstance(expr, sp.MatrixBase):
+        # A Jacobian: entry (i, j) is d component_i / d wrt_j.
+        jacobian = parse_check_string(check["answer"], names)
+        if jacobian.shape != (len(expr), len(wrt_names)):
+            return Verdict(False, f"the Jacobian is {jacobian.shape}, expected {(len(expr), len(wrt_names))}")
+        pairs = [(component, name, jacobian[i, j]) for i, component in enumerate(expr)
+                 for j, name in enumerate(wrt_names)]
+    else:
+        answers = [check["answer"]] if isinstance(check["wrt"], str) else list(check["answer"])
+        pairs = [(expr, name, parse_check_string(answer, names))
+                 for name, answer in zip(wrt_names, answers, strict=True)]
     variables = [sp.Symbol(n, real=True) for n in names]
     points = sample_points(domain, variables, rng)
-    for name, answer in zip(wrt_names, answers, strict=True):
-        verdict = derivative_agrees(expr, sp.Symbol(name, real=True), parse_check_string(answer, names), points)
+    for function, name, answer in pairs:
+        verdict = derivative_agrees(function, sp.Symbol(name, real=True), answer, points)
         if not verdict.ok:
-            return Verdict(False, f"d/d{name}: {verdict.detail}")
+            return Verdict(False, f"d/d{name} {sp.sstr(function)}: {verdict.detail}")
     return Verdict(True)
 
 

@@ -80,6 +80,10 @@ class Draft:
     prompt: str = ""  # LaTeX shown instead of "f(x) = ..." (e.g. a definition with a sum)
     steps: tuple = ()  # derivation trees built by the topic itself (else the engine derives)
     at_point: bool = False  # the problem gives values (logits) and asks for exact values there
+    # A vector function (name, component) ...: the problem asks for its Jacobian,
+    # and `steps`/`preferred` hold one entry per (component, variable), row by row.
+    components: tuple[tuple[str, sp.Expr], ...] = ()
+    point_values: tuple = ()  # what "evaluate at a point" draws each variable from (default: by domain)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,15 @@ class Exercise:
     name: str = "f"
     note: str = ""
     prompt: str = ""
+    components: tuple[tuple[str, sp.Expr], ...] = ()
+    point_values: tuple = ()
+
+    @property
+    def targets(self) -> tuple[tuple[str, sp.Expr, sp.Symbol], ...]:
+        """(name, function, variable) of each derivative asked: a Jacobian row by row."""
+        if not self.components:
+            return tuple((self.name, self.expr, w) for w in self.wrt)
+        return tuple((name, c, w) for name, c in self.components for w in self.wrt)
 
 
 def pick(rng: random.Random, options: tuple):

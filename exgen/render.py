@@ -218,9 +218,9 @@ def derivation_lines(step: Step, partial: bool = False, top: bool = True,
 
 
 
-def question(exercise, wrt: sp.Symbol) -> str:
+def question(exercise, wrt: sp.Symbol, name: str | None = None) -> str:
     """How the problem names the derivative it asks for: f'(x), dz/dt, or a partial."""
-    name = exercise.name
+    name = name or exercise.name
     if len(exercise.variables) > 1:
         return r"\frac{\partial %s}{\partial %s}" % (name, tex(wrt))
     if name == "f":
@@ -235,16 +235,18 @@ def prompt(exercise) -> str:
     return r"%s(%s) = %s" % (exercise.name, arguments, tex(exercise.expr))
 
 
-def question_at(exercise, wrt: sp.Symbol, at) -> str:
+def question_at(exercise, wrt: sp.Symbol, at, name: str | None = None) -> str:
     """f'(2), or the derivative's symbol with an evaluation bar at the point."""
     if len(exercise.variables) == 1 and exercise.name == "f":
         return r"f'(%s)" % tex(at[0][1])
     where = ", ".join(r"%s = %s" % (tex(v), tex(a)) for v, a in at)
-    return r"\left. %s \right|_{%s}" % (question(exercise, wrt), where)
+    return r"\left. %s \right|_{%s}" % (question(exercise, wrt, name), where)
 
 
 def _questions(ex, problem: Problem) -> str:
     """What the sheet asks: f'(2), or each derivative and then the point once."""
+    if ex.components:  # the name says which Jacobian
+        return ex.name + (r" \text{ at } " + _where(problem.at) if problem.at else "")
     if problem.at and (len(ex.variables) > 1 or ex.name != "f"):
         where = ", ".join(r"%s = %s" % (tex(v), tex(a)) for v, a in problem.at)
         return ", ".join(question(ex, w) for w in ex.wrt) + r" \text{ at } " + where
@@ -253,20 +255,57 @@ def _questions(ex, problem: Problem) -> str:
     return ", ".join(question(ex, w) for w in ex.wrt)
 
 
+def _where(at) -> str:
+    return ", ".join(r"%s = %s" % (tex(v), tex(a)) for v, a in at)
+
+
+def matrix_latex(entries: list[str], width: int) -> str:
+    rows = [entries[start:start + width] for start in range(0, len(entries), width)]
+    return r"\begin{bmatrix} %s \end{bmatrix}" % r" \\[6pt] ".join(
+        " & ".join(r"\displaystyle " + entry for entry in row) for row in rows)
+
+
+def fit_matrix(latex: str) -> str:
+    """A matrix at full size, shrunk only where it is wider than the line."""
+    return fit(latex, "0.85", 0)
+
+
+def _jacobian_solution(problem: Problem, by_rule: list[Step]) -> dict:
+    """The Jacobian as a matrix: the entries derived in full above, the others
+    by the rule those derivations lead to (each entry a checked tree)."""
+    ex = problem.exercise
+    width = len(ex.wrt)
+    phrase = (_phrase(by_rule[0])[:-1] + r", entry by entry (row $i$, column $j$):" if by_rule
+              else "The entries as a matrix:")
+    lines = [Line(phrase, "J", (fit_matrix(matrix_latex([tex(d.result) for d in problem.derivations], width)),))]
+    answer = lines[0].rhs[0]
+    if problem.at:
+        answer = fit_matrix(matrix_latex([tex(v) for v in problem.values], width))
+        lines.append(Line(r"Evaluate at $%s$:" % _where(problem.at), "J", (answer,)))
+    return {"question": "J", "answer": "J = " + answer, "lines": [line.__dict__ for line in lines]}
+
+
 def problem_context(problem: Problem) -> dict:
     ex = problem.exercise
     partial = len(ex.variables) > 1
-    solutions = []
-    for i, (w, derivation) in enumerate(zip(ex.wrt, problem.derivations)):
+    solutions, by_rule = [], []
+    for i, ((name, _, w), derivation) in enumerate(zip(ex.targets, problem.derivations)):
+        if ex.components and not derivation.substeps:
+            by_rule.append(derivation)  # one application of a rule: shown in the matrix
+            continue
         lines = [line.__dict__ for line in derivation_lines(derivation, partial)]
-        asked = question(ex, w)
+        asked = question(ex, w, name if ex.components else None)
         answer = r"%s = %s" % (asked, tex(derivation.result))
         if problem.at:
-            asked = question_at(ex, w, problem.at)
+            asked = question_at(ex, w, problem.at, name if ex.components else None)
             where = ", ".join(r"$%s = %s$" % (tex(v), tex(a)) for v, a in problem.at)
             lines.append(Line(f"Evaluate at {where}:", asked, (tex(problem.values[i]),)).__dict__)
             answer = r"%s = %s" % (asked, tex(problem.values[i]))
         solutions.append({"question": asked, "answer": answer, "lines": lines})
+    answers = [s["answer"] for s in solutions]
+    if ex.components:
+        solutions.append(_jacobian_solution(problem, by_rule))
+        answers = [solutions[-1]["answer"]]
     return {
         "number": problem.number,
         "level": problem.level,
@@ -277,6 +316,7 @@ def problem_context(problem: Problem) -> dict:
         "note": ex.note,
         "questions": _questions(ex, problem),
         "solutions": solutions,
+        "answers": answers,
     }
 
 
@@ -360,7 +400,7 @@ def render_answer_key(sheets, env: jinja2.Environment | None = None) -> str:
         for problem in sheet.problems:
             context = problem_context(problem)
             rows.append({"number": problem.number, "topic": problem.exercise.topic,
-                         "answers": [s["answer"] for s in context["solutions"]]})
+                         "answers": context["answers"]})
         versions.append({"letter": sheet.version, "rows": rows})
     return render_template(env, "answer_key.tex.j2", {**first, "version_letter": "", "versions": versions})
 
@@ -377,7 +417,7 @@ def step_json(step: Step) -> dict:
 
 
 def problem_json(p: Problem) -> dict:
-    single = len(p.exercise.wrt) == 1
+    single = len(p.exercise.wrt) == 1 and not p.exercise.components
     answers = [tex(a) for a in (p.values or p.answers)]
     trees = [step_json(d) for d in p.derivations]
     return {
@@ -388,7 +428,8 @@ def problem_json(p: Problem) -> dict:
         "difficulty": {"level": p.level, "steps": p.steps},
         "domain": p.exercise.domain.statement(p.exercise.variables) or "all real numbers",
         "prompt_latex": prompt(p.exercise),
-        "answer_latex": answers[0] if single else answers,
+        "answer_latex": (matrix_latex(answers, len(p.exercise.wrt)) if p.exercise.components
+                         else answers[0] if single else answers),
         "check": p.check,
         "steps": trees[0] if single else trees,
     }

@@ -112,7 +112,7 @@ class Problem:
     number: int
     level: str
     exercise: Exercise
-    derivations: tuple[Step, ...]  # one per variable in exercise.wrt
+    derivations: tuple[Step, ...]  # one per exercise target: each variable, or each Jacobian entry
     # "Evaluate at a point" problems: the point and each derivative's exact value there.
     at: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
     values: tuple[sp.Expr, ...] = ()
@@ -120,8 +120,10 @@ class Problem:
 
     @property
     def identity(self) -> str:
-        """Two problems are the same when they ask the same derivatives of the same function."""
-        return identity(self.exercise.expr, self.exercise.wrt)
+        """Two problems are the same when they ask the same derivatives of the
+        same function (at the same point, for values at a point)."""
+        asked = identity(self.exercise.expr, self.exercise.wrt, self.exercise.components)
+        return asked + (f" at {sp.sstr(self.at)}" if self.at else "")
 
     @property
     def signature(self) -> tuple:
@@ -154,7 +156,7 @@ class Problem:
     def check(self) -> dict:
         """The sheet.json `check` object: plain SymPy strings, real symbols."""
         ex = self.exercise
-        single = len(ex.wrt) == 1
+        single = len(ex.wrt) == 1 and not ex.components
         answers = [plain(a) for a in (self.values or self.answers)]
         check = {
             "variables": [v.name for v in ex.variables],
@@ -162,6 +164,12 @@ class Problem:
             "wrt": ex.wrt[0].name if single else [w.name for w in ex.wrt],
             "answer": answers[0] if single else answers,
         }
+        if ex.components:
+            # A Jacobian: rows are the components, columns the variables.
+            width = len(ex.wrt)
+            rows = [answers[start:start + width] for start in range(0, len(answers), width)]
+            check["expr"] = "Matrix([%s])" % ", ".join(plain(c) for _, c in ex.components)
+            check["answer"] = "Matrix([%s])" % ", ".join("[%s]" % ", ".join(row) for row in rows)
         if self.at:
             check["at"] = {v.name: int(a) if a.is_Integer else sp.sstr(a) for v, a in self.at}
         return check
@@ -174,8 +182,9 @@ class Sheet:
     version: str = ""
 
 
-def identity(expr: sp.Expr, wrt) -> str:
-    return f"{sp.sstr(expr)} d/d{','.join(w.name for w in wrt)}"
+def identity(expr: sp.Expr, wrt, components=()) -> str:
+    function = sp.sstr([c for _, c in components]) if components else sp.sstr(expr)
+    return f"{function} d/d{','.join(w.name for w in wrt)}"
 
 
 def level_plan(count: int, difficulty: str, topics: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -372,7 +381,8 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     expr = draft.expr
     if not expr.free_symbols:
         return None, "constant function"
-    if identity(expr, draft.wrt) in seen:
+    evaluated = at_point or draft.at_point  # then the point decides (below) whether it is new
+    if not evaluated and identity(expr, draft.wrt, draft.components) in seen:
         return None, "duplicate of an earlier problem"
     if _tower_height(expr) > 2:
         return None, "an exponential tower (e^e^e^x): astronomically large, no friendly example"
@@ -384,7 +394,8 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
         derivations = _derivations(draft)
     except UnsupportedExpression as exc:
         return None, str(exc)
-    exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt)
+    exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt,
+                        draft.components, draft.point_values)
     problem = Problem(index + 1, level, exercise, derivations)
     if signature is not None and problem.signature != signature:
         return None, "not parallel: different rules or rule count"
@@ -414,8 +425,11 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if not verdict.ok:
         log.info("dropped a candidate that failed the independent check: %s", verdict.detail)
         return None, f"failed the check: {verdict.detail}"
-    if at_point or draft.at_point:
-        return _at_point(problem, rng)
+    if evaluated:
+        problem, reason = _at_point(problem, rng)
+        if problem is not None and problem.identity in seen:
+            return None, "duplicate of an earlier problem at the same point"
+        return problem, reason
     return problem, ""
 
 
@@ -447,15 +461,16 @@ def _at_point(problem: Problem, rng):
     if ex.expr.atoms(AppliedUndef):
         return problem, ""  # a general rule (any f, g) has no value at a point; it stays general
     kind = "unit" if ex.domain.unit else "positive" if ex.domain.positive else "real"
+    choices = ex.point_values or _POINTS[kind]
     for _ in range(8):
-        at = tuple((v, sp.sympify(compose.pick(rng, _LABELS if _is_label(v) else _POINTS[kind])))
+        at = tuple((v, sp.sympify(compose.pick(rng, _LABELS if _is_label(v) else choices)))
                    for v in ex.variables)
         point = dict(at)
         # Exact values in SymPy's own functions: sigma(1) becomes 1/(1 + e^-1).
         values = tuple(tidy_value(to_elementary(a).subs(point)) for a in problem.answers)
         if any(v.is_finite is False or v.has(sp.nan, sp.zoo, sp.Piecewise) for v in values):
             continue
-        if all(value_agrees(ex.expr, w, v, point) for w, v in zip(ex.wrt, values)):
+        if all(value_agrees(function, w, v, point) for (_, function, w), v in zip(ex.targets, values)):
             return Problem(problem.number, problem.level, ex, problem.derivations, at, values), ""
     return None, "no point where every derivative is defined and checks"
 
@@ -471,4 +486,7 @@ def _is_label(symbol: sp.Symbol) -> bool:
 def tidy_value(value: sp.Expr) -> sp.Expr:
     from .forms import tidy
 
-    return tidy(sp.nsimplify(value) if value.is_Float else value)
+    if value.is_Float:
+        value = sp.nsimplify(value)
+    # An exact value over one denominator: e (1 + 2e) / (1 + 3e)^2, not e (1 - e/(1 + 3e)) / (1 + 3e).
+    return tidy(sp.together(value))

@@ -327,6 +327,21 @@ def parse_plain(text: str, names) -> sp.Expr:
     return expr
 
 
+def check_targets(check: dict) -> list[tuple[sp.Expr, str, sp.Expr]]:
+    """(function, variable, claimed derivative) for each derivative a sheet.json
+    `check` asks: one per name in `wrt`, or each entry of a Jacobian (Matrix)."""
+    names = check["variables"]
+    expr = parse_plain(check["expr"], names)
+    wrts = check["wrt"] if isinstance(check["wrt"], list) else [check["wrt"]]
+    if isinstance(expr, sp.MatrixBase):
+        jacobian = parse_plain(check["answer"], names)
+        assert jacobian.shape == (len(expr), len(wrts)), (check["expr"], check["answer"])
+        return [(component, w, jacobian[i, j]) for i, component in enumerate(expr) for j, w in enumerate(wrts)]
+    answers = check["answer"] if isinstance(check["answer"], list) else [check["answer"]]
+    assert isinstance(check["wrt"], list) == isinstance(check["answer"], list) and len(wrts) == len(answers), check
+    return [(expr, w, parse_plain(str(a), names)) for w, a in zip(wrts, answers)]
+
+
 def stated_interval(domain_statement: str) -> tuple[float, float]:
     """The sampling interval for a problem's printed domain ('x > 0', '0 < y < 1', 'all real numbers')."""
     text = domain_statement or ""

@@ -23,7 +23,7 @@ from exgen.rules import RULES
 from exgen.sheet import LEVELS, SheetOptions, build_sheet, level_plan
 from exgen.topics import TOPICS
 
-from helpers import (assert_tree_independently, bind_points, compare, domain_points, is_real_at, kinks,
+from helpers import (assert_tree_independently, bind_points, check_targets, compare, domain_points, is_real_at, kinks,
                      parse_plain, stated_interval, verify_sheet_path)
 
 pytestmark = pytest.mark.slow
@@ -137,10 +137,8 @@ def test_no_two_problems_of_a_sheet_are_the_same():
 
 
 def assert_not_constant(p, where):
-    check = p["check"]
-    expr = parse_plain(check["expr"], check["variables"])
-    derivatives = [sp.diff(expr, sp.Symbol(w, real=True)) for w in as_list(check["wrt"])]
-    assert any(d.free_symbols for d in derivatives), (where, check)
+    derivatives = [sp.diff(function, sp.Symbol(w, real=True)) for function, w, _ in check_targets(p["check"])]
+    assert any(d.free_symbols for d in derivatives), (where, p["check"])
 
 
 def test_medium_and_hard_answers_are_not_constant():
@@ -164,30 +162,26 @@ def test_linear_topic_above_easy_is_not_constant(level):
 def assert_check_object(check, domain_statement, rng, where):
     names = list(check["variables"])
     symbols = [sp.Symbol(n, real=True) for n in names]
-    expr = parse_plain(check["expr"], names)
-    wrts = as_list(check["wrt"])
-    answers = as_list(check["answer"])
-    assert len(wrts) == len(answers), where
-    assert isinstance(check["wrt"], list) == isinstance(check["answer"], list), where
+    targets = check_targets(check)
     if "at" in check:
         point = {sp.Symbol(n, real=True): sp.nsimplify(v) for n, v in check["at"].items()}
         low, high = stated_interval(domain_statement)
         for name, value in check["at"].items():
             if domain_statement and name in domain_statement:
                 assert low <= float(sp.nsimplify(value)) <= high, (where, "point outside the domain")
-        for w, answer in zip(wrts, answers):
-            value = sp.diff(expr, sp.Symbol(w, real=True)).subs(point)
-            usable, bad = compare(parse_plain(str(answer), names), value, [dict(point)])
+        for function, w, answer in targets:
+            value = sp.diff(function, sp.Symbol(w, real=True)).subs(point)
+            usable, bad = compare(answer, value, [dict(point)])
             assert usable == 1 and not bad, (where, w, answer, value)
         return
-    points = domain_points(domain_statement, symbols, rng, 5, avoid=kinks(expr))
-    for point in points:
-        assert is_real_at(expr, symbols, point), f"{where}: {check['expr']} undefined at {point} " \
-                                                 f"inside the stated domain {domain_statement!r}"
-    for w, answer in zip(wrts, answers):
-        reference = sp.diff(expr, sp.Symbol(w, real=True))
-        usable, bad = compare(parse_plain(answer, names), reference, points)
-        assert not bad, f"{where}: d/d{w} {check['expr']} claimed {answer}, sympy.diff {reference}: {bad[:2]}"
+    for function, w, answer in targets:
+        points = domain_points(domain_statement, symbols, rng, 5, avoid=kinks(function))
+        for point in points:
+            assert is_real_at(function, symbols, point), f"{where}: {function} undefined at {point} " \
+                                                         f"inside the stated domain {domain_statement!r}"
+        reference = sp.diff(function, sp.Symbol(w, real=True))
+        usable, bad = compare(answer, reference, points)
+        assert not bad, f"{where}: d/d{w} {function} claimed {answer}, sympy.diff {reference}: {bad[:2]}"
         assert usable == len(points), f"{where}: the answer {answer} is undefined inside the domain"
 
 

@@ -208,27 +208,53 @@ def _softmax_prompt(K: int) -> str:
     return r"\sigma(z_i) = \frac{e^{z_i}}{\sum_{j=1}^{%d} e^{z_j}}" % K
 
 
-@topic("softmax", "Softmax Jacobian d sigma(z_i)/d z_j = sigma(z_i)(delta_ij - sigma(z_j)), for K = 2..4",
-       ranges={"easy": (3, 8), "medium": (3, 9), "hard": (16, 40)}, by_level=True)
+@topic("softmax", "Softmax Jacobian d sigma(z_i)/d z_j = sigma(z_i)(delta_ij - sigma(z_j)), for K = 2..4; "
+       "hard: the whole 4 x 4 Jacobian at given logits",
+       ranges={"easy": (3, 8), "medium": (3, 9), "hard": (16, 60)}, by_level=True)
 def _softmax(rng: random.Random, level: str):
     K = {"easy": 2, "medium": 3, "hard": 4}[level]
     z = _symbols("z", 1, K)
     i = rng.randint(1, K)
-    expr = sp.exp(z[i - 1]) / sp.Add(*(sp.exp(zj) for zj in z))
+    if level == "hard":
+        return _softmax_jacobian(z, i, pick(rng, tuple(j for j in range(1, K + 1) if j != i)))
+    expr = _softmax_elementary(i, z)
     component = softmax(i, *z)
-    if K == 4:
-        # A whole row of the Jacobian: every logit, the diagonal one included.
-        wrt = z
-        preferred = tuple(component * ((1 if j == i else 0) - softmax(j, *z)) for j in range(1, K + 1))
-    else:
-        j = rng.randint(1, K)
-        wrt = (z[j - 1],)
-        preferred = (component * ((1 if j == i else 0) - softmax(j, *z)),)
+    j = rng.randint(1, K)
+    preferred = (component * ((1 if j == i else 0) - softmax(j, *z)),)
     prompt = r"%s, \quad K = %d, \quad \sigma(z_{%d}) = %s" % (_softmax_prompt(K), K, i, _tex(expr))
     # Above easy the logits are given: exact values in terms of e, as in an exam.
-    return Draft(expr, wrt=wrt, domain=Domain(), name=r"\sigma(z_{%d})" % i, prompt=prompt,
+    return Draft(expr, wrt=(z[j - 1],), domain=Domain(), name=r"\sigma(z_{%d})" % i, prompt=prompt,
                  preferred=preferred, note=r"(write the answer with $\sigma(z_j)$)" if level == "easy" else "",
                  at_point=level != "easy")
+
+
+def _softmax_elementary(i: int, z) -> sp.Expr:
+    return sp.exp(z[i - 1]) / sp.Add(*(sp.exp(zj) for zj in z))
+
+
+def _softmax_jacobian(z, row: int, column: int) -> Draft:
+    """The whole Jacobian at given logits. A diagonal entry (row, row) and an
+    off-diagonal one (row, column) are derived in full with the quotient rule;
+    the other entries follow from the softmax rule those two derivations
+    establish. Every entry is its own checked tree, and sheet.json holds the
+    K x K Matrix."""
+    K = len(z)
+    components = tuple((r"\sigma(z_{%d})" % i, softmax(i, *z)) for i in range(1, K + 1))
+    trees, preferred = [], []
+    for i in range(1, K + 1):
+        for j in range(1, K + 1):
+            entry = softmax(i, *z) * ((1 if i == j else 0) - softmax(j, *z))
+            in_full = i == row and j in (row, column)
+            trees.append(derive(_softmax_elementary(i, z) if in_full else softmax(i, *z), z[j - 1]))
+            preferred.append(entry)
+    prompt = r"%s, \quad K = %d" % (_softmax_prompt(K), K)
+    name = r"J = \left(\frac{\partial \sigma(z_i)}{\partial z_j}\right)_{i, j = 1}^{%d}" % K
+    # Logits 0 and 1 keep the 16 exact values short enough for a 4 x 4 matrix.
+    return Draft(_softmax_elementary(row, z), wrt=z, domain=Domain(), name=name, prompt=prompt,
+                 preferred=tuple(preferred), steps=tuple(trees), components=components, at_point=True,
+                 point_values=(0, 1),
+                 note=r"(derive $\partial \sigma(z_{%d})/\partial z_{%d}$ and $\partial \sigma(z_{%d})/\partial "
+                      r"z_{%d}$ with the quotient rule, then fill in the matrix)" % (row, row, row, column))
 
 
 @topic("cross-entropy",
@@ -309,7 +335,10 @@ def _derivation(rng: random.Random, level: str):
         expr = 1 / (1 + sp.exp(-X))
         return Draft(expr, domain=Domain(), name=r"\sigma", preferred=(sigmoid(X) * (1 - sigmoid(X)),),
                      note=r"Show that $\sigma'(x) = \sigma(x)\left(1 - \sigma(x)\right)$.")
-    if rng.random() < 0.5:
+    choice = rng.random()
+    if choice < 1 / 3:
+        return _softmax_in_general()
+    if choice < 2 / 3:
         expr = (sp.exp(X) - sp.exp(-X)) / (sp.exp(X) + sp.exp(-X))
         return Draft(expr, domain=Domain(), name=r"\tanh", preferred=(1 - sp.tanh(X) ** 2,),
                      note=r"Show that $\tanh'(x) = 1 - \tanh^{2}(x)$.")
@@ -318,6 +347,27 @@ def _derivation(rng: random.Random, level: str):
     return Draft(expr, domain=Domain(), name="y", prompt=r"y = \sigma(%s) = %s" % (_tex(k * X), _tex(expr)),
                  preferred=(k * sigmoid(k * X) * (1 - sigmoid(k * X)),),
                  note=r"Show that $y' = %s\,\sigma(%s)\left(1 - \sigma(%s)\right)$." % (k, _tex(k * X), _tex(k * X)))
+
+
+Z_I, Z_J = sp.Symbol("z_i", real=True), sp.Symbol("z_j", real=True)
+REST = sp.Symbol("R", real=True)
+
+
+def _softmax_in_general() -> Draft:
+    """d sigma(z_i)/d z_j = sigma(z_i)(delta_ij - sigma(z_j)) for any K: the
+    denominator is e^{z_i} + e^{z_j} + R, where R (the other K - 2 terms) is a
+    positive constant for both derivatives, so the two cases j = i and j != i
+    are two partial derivatives of one function, each checked numerically."""
+    expr = sp.exp(Z_I) / (sp.exp(Z_I) + sp.exp(Z_J) + REST)
+    # The same function written as softmax components; e^{ln R} = R.
+    sigma_i, sigma_j = softmax(1, Z_I, Z_J, sp.log(REST)), softmax(2, Z_I, Z_J, sp.log(REST))
+    prompt = (r"\sigma(z_i) = \frac{e^{z_i}}{\sum_{k=1}^{K} e^{z_k}} = \frac{e^{z_i}}{e^{z_i} + e^{z_j} + R}, "
+              r"\quad R = \sum_{k \ne i, j} e^{z_k}")
+    return Draft(expr, wrt=(Z_I, Z_J), domain=Domain(positive=True, names=("R",)), name=r"\sigma(z_i)",
+                 prompt=prompt, preferred=(sigma_i * (1 - sigma_i), -sigma_i * sigma_j),
+                 note=r"Show that $\frac{\partial \sigma(z_i)}{\partial z_j} = \sigma(z_i)\left(\delta_{ij} - "
+                      r"\sigma(z_j)\right)$ for any $K$: differentiate by $z_i$ (the case $j = i$) and by $z_j$ "
+                      r"($j \ne i$); $R$ depends on neither.")
 
 
 @topic("first-principles", "First principles: f'(x) from the limit definition, for small polynomials and 1/x",
