@@ -18,7 +18,10 @@ import pytest
 from exgen.compile import compile_one
 from exgen.errors import TexFailed, TexMissing
 from exgen.output import write_atomically
+from exgen.pipeline import make
 from exgen.rules import RULES
+from exgen.sheet import Section, SheetOptions
+from exgen.topics import TOPICS
 
 from helpers import TEX_HINT, assert_user_error, pdf_text, require_tool, run_cli, run_exgen, run_main, \
     run_verify_sheet
@@ -293,3 +296,14 @@ def test_reference_checker_verifies_a_sheet_with_relu_problems(tmp_path):
     assert run_cli("make", "--count", "20", "--seed", "104", "--no-pdf", "--out", out).exit_code == 0
     checked = run_verify_sheet(out / "sheet.json")
     assert checked.returncode == 0, checked.stdout
+
+
+@pytest.mark.tex
+@pytest.mark.parametrize("topic", sorted(TOPICS))
+def test_every_topic_at_every_level_compiles_to_pdf(tmp_path, tex, topic):
+    sections = tuple(Section(level, 2, level, (topic,)) for level in TOPICS[topic].levels)
+    result = make(SheetOptions(count=0, seed=3, sections=sections), tmp_path / topic)
+    for name in ("exercises.pdf", "guidebook.pdf"):
+        assert (tmp_path / topic / name).read_bytes().startswith(b"%PDF-"), name
+    text = pdf_text(tmp_path / topic / "guidebook.pdf")
+    assert text.count("Problem ") >= len(result.sheet.problems) == 2 * len(sections)
