@@ -92,7 +92,29 @@ def make(options: SheetOptions, out: Path, pdf: bool = True, template_dir: Path 
         if failed.is_dir():
             shutil.rmtree(failed, ignore_errors=True)
     files[MANIFEST] = manifest(options, sheets, files, pdf=pdf)
-    return MakeResult(sheets, tuple(write_files(folder, files)))
+    stale = _stale_outputs(folder, files)
+    written = tuple(write_files(folder, files))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return MakeResult(sheets, written)
+
+
+def _stale_outputs(folder: Path, files: dict[str, bytes]) -> list[Path]:
+    """Files an earlier run wrote here that this run does not (the PDFs before a
+    --no-pdf run, version B after --versions 1): left behind they would pass for
+    this sheet's. Only files still exactly as that run's manifest recorded them."""
+    try:
+        recorded = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    stale = []
+    for name, digest in sorted(recorded.items()) if isinstance(recorded, dict) else ():
+        path = folder / name
+        if name in files or Path(name).name != name or not path.is_file():
+            continue
+        if _digest(path.read_bytes()) == digest:
+            stale.append(path)
+    return stale
 
 
 def _digest(data: bytes) -> str:

@@ -64,6 +64,18 @@ def test_no_pdf_writes_tex_and_json_even_without_tex(tmp_path, monkeypatch):
     assert doc["code"] in exercises and doc["code"] in (out / "guidebook.tex").read_text()
 
 
+def test_a_rerun_removes_what_it_no_longer_writes_but_keeps_other_files(tmp_path):
+    out = tmp_path / "sheet"
+    assert run_cli("make", "--count", "3", "--seed", "1", "--versions", "2", "--no-pdf", "--out", out).exit_code == 0
+    (out / "notes.txt").write_text("mine")
+    (out / "exercises-B.tex").write_text("edited by hand")  # changed since exgen wrote it: kept
+    assert run_cli("make", "--count", "3", "--seed", "2", "--no-pdf", "--out", out).exit_code == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"exercises.tex", "guidebook.tex", "sheet.json", "manifest.json", "notes.txt", "exercises-B.tex"} == names
+    recorded = json.loads((out / "manifest.json").read_text())["files"]
+    assert set(recorded) == {"exercises.tex", "guidebook.tex", "sheet.json"}
+
+
 # ---------------------------------------------------------------------------
 # Real PDFs
 # ---------------------------------------------------------------------------
@@ -89,6 +101,14 @@ def test_make_writes_both_pdfs_and_their_sources(seed7):
 
 
 @pytest.mark.tex
+def test_a_no_pdf_run_over_a_compiled_folder_removes_the_old_pdfs(tmp_path, tex):
+    out = tmp_path / "sheet"
+    assert run_cli("make", "--count", "2", "--seed", "1", "--out", out).exit_code == 0
+    assert (out / "guidebook.pdf").is_file()
+    assert run_cli("make", "--count", "2", "--seed", "2", "--no-pdf", "--out", out).exit_code == 0
+    assert not any(p.suffix == ".pdf" for p in out.iterdir())  # they were another sheet's
+
+
 def test_exercise_pdf_numbers_the_problems_1_to_20(seed7):
     text = pdf_text(seed7 / "exercises.pdf", layout=True)
     numbers = [int(n) for n in re.findall(r"^\s*(\d+)\.\s", text, flags=re.MULTILINE)]
