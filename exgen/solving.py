@@ -4,12 +4,14 @@ The same engine and oracle as the sheets: each tree is checked node by node
 at random points of the expression's domain before anything is printed.
 """
 
+import math
 from dataclasses import dataclass
 
+import mpmath
 import sympy as sp
 
 from .budget import time_budget
-from .check import check_tree, sample_points
+from .check import check_tree, magnitude_at, sample_points
 from .compose import Domain, choose_domain
 from .errors import BudgetExceeded, ExgenError
 from .forms import tex
@@ -119,6 +121,24 @@ def _chain_variable(wrt_text: str | None, outer: sp.Expr, paths) -> sp.Symbol:
     return t
 
 
+# Wider and wider boxes around 0, for a function defined only somewhere else (sqrt(x - 5), ln(-x)).
+_BOXES = (3.0, 10.0, 30.0, 100.0, 1000.0)
+
+
+def _defined_points(expr: sp.Expr, variables, rng, n: int = 6) -> list:
+    """Random points where `expr` has a finite real value: a typed expression
+    need not be defined for all reals or for x > 0."""
+    points = []
+    for half_width in _BOXES:
+        for _ in range(60):
+            point = {v: mpmath.mpf(round(rng.uniform(-half_width, half_width), 3)) for v in variables}
+            if magnitude_at(expr, variables, point) < math.inf:
+                points.append(point)
+                if len(points) == n:
+                    return points
+    return points or sample_points(Domain(positive=True), variables, rng, n=n)
+
+
 def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ...] = ()) -> Solved:
     expr, variables = parse_user_expression(text)
     outer, paths = None, ()
@@ -137,8 +157,9 @@ def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ..
                 trees = (multivariable_chain(outer, paths, wrt[0]),)
             else:
                 trees = tuple(solve(expr, w) for w in wrt)
-            domain = choose_domain(expr, every) or Domain(positive=True)
-            points = sample_points(domain, every, rng_for("solve", sp.sstr(expr)), n=6)
+            rng = rng_for("solve", sp.sstr(expr))
+            domain = choose_domain(expr, every)
+            points = sample_points(domain, every, rng, n=6) if domain else _defined_points(expr, every, rng)
             for tree in trees:
                 verdict = check_tree(tree, points)
                 if not verdict.ok:

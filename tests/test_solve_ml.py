@@ -5,6 +5,7 @@ import json
 import random
 
 import mpmath
+import pytest
 import sympy as sp
 
 from helpers import assert_derivative, assert_user_error, run_cli, run_main
@@ -76,3 +77,19 @@ def test_let_mistakes_are_one_line_errors():
     assert_user_error(run_main("solve", "x*y", "--let", "x=cos(t)", "--let", "y=exp(s)"), "--wrt")
     assert_user_error(run_main("solve", "x*y", "--let", "x=cos(t)", "--let", "x=t"), "twice")
     assert_user_error(run_main("solve", "x*y", "--let", "x=cos(t)", "--let", "y=x*t"), "another --let")
+
+
+@pytest.mark.parametrize("text, inside", [
+    ("sqrt(x - 5)", (5.5, 7, 12)),
+    ("log(-x)", (-3, -0.5, -9)),
+    ("sqrt(5 - x) + x**2", (-4, 0, 4.5)),
+    ("x*log(x - 200)", (201, 250, 999)),
+])
+def test_solve_handles_functions_defined_away_from_zero(text, inside):
+    result = run_cli("solve", text, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    x = sp.Symbol("x", real=True)
+    expr = sp.parse_expr(data["expr"], local_dict={"x": x})
+    assert_derivative(expr, x, sp.parse_expr(data["answer"], local_dict={"x": x}),
+                      [{x: mpmath.mpf(v)} for v in inside], context=text)
