@@ -90,12 +90,52 @@ def fit(latex: str, share: str = "0.58", limit: int = LONG_ROW) -> str:
             % (share, share, latex))
 
 
+# Past this many visible characters a row shrunk to fit would be too small to
+# read; it is split into two rows at a top-level operator instead.
+SPLIT_ROW = 70
+_TOKENS = re.compile(r"\\left[(\[.|]|\\right[)\].|]|[{}]| \+ | - | \\cdot | (?=[\\A-Za-z0-9])")
+
+
+def _split_point(latex: str) -> tuple[int, int, str] | None:
+    """Where to break `latex` in two, nearest the middle: at a top-level + or -,
+    else a cdot, else between two factors written side by side; as (start, end,
+    the operator the second row begins with)."""
+    depth, middle, found = 0, _visible(latex) / 2, {}
+    for match in _TOKENS.finditer(latex):
+        token = match.group()
+        if token == "{" or token.startswith(r"\left"):
+            depth += 1
+        elif token == "}" or token.startswith(r"\right"):
+            depth -= 1
+        elif depth == 0:
+            kind = "sum" if token.strip() in "+-" else "cdot" if "cdot" in token else "factor"
+            operator = token.strip() or r"\cdot"
+            found.setdefault(kind, []).append((match.start(), match.end(), operator))
+    for kind in ("sum", "cdot", "factor"):
+        if found.get(kind):
+            return min(found[kind], key=lambda place: abs(_visible(latex[:place[0]]) - middle))
+    return None
+
+
+def fit_row(latex: str, splits: int = 2) -> str:
+    """One right-hand side: as it is, shrunk a little, or over several rows."""
+    place = _split_point(latex) if splits and _visible(latex) > SPLIT_ROW else None
+    if place is None:
+        return fit(latex)
+    start, end, operator = place
+    head, tail = latex[:start].strip(), latex[end:].strip()
+    if not head or not tail:
+        return fit(latex)
+    return r"%s \\ &\quad %s %s" % (fit_row(head, splits - 1), operator, fit_row(tail, splits - 1))
+
+
 def fit_lhs(latex: str) -> str:
-    """A long left-hand side gets a row of its own; the derivation continues below it."""
+    """A long left-hand side gets a line of its own, the full text width, centred;
+    the derivation continues below it with "= ...". (In a column of the align it
+    would start at the alignment point, wherever the other rows put it.)"""
     if _visible(latex) <= LONG_LHS:
         return latex
-    # In the second column, so the first column of the align stays narrow.
-    return r"& " + fit(latex, "0.72", 0) + r" \\ "
+    return r"\intertext{\centering %s}" % fit(latex, "1.0", 0)
 
 
 @dataclass(frozen=True)
@@ -213,7 +253,7 @@ def derivation_lines(step: Step, partial: bool = False, top: bool = True,
         return lines + [Line(_phrase(step), lhs, rows + (result,))]
     combination = _combination(step)
     rhs = (combination, result) if combination and combination != result else (result,)
-    return lines + [Line(_phrase(step), fit_lhs(lhs), tuple(fit(r) for r in rhs))]
+    return lines + [Line(_phrase(step), fit_lhs(lhs), tuple(fit_row(r) for r in rhs))]
 
 
 

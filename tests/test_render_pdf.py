@@ -327,3 +327,21 @@ def test_every_topic_at_every_level_compiles_to_pdf(tmp_path, tex, topic):
         assert (tmp_path / topic / name).read_bytes().startswith(b"%PDF-"), name
     text = pdf_text(tmp_path / topic / "guidebook.pdf")
     assert text.count("Problem ") >= len(result.sheet.problems) == 2 * len(sections)
+
+
+@pytest.mark.tex
+@pytest.mark.parametrize("seed", range(4))
+def test_long_derivations_stay_inside_the_page(tmp_path, tex, seed):
+    """Long rows are split over several rows or shrunk, never run into the margin."""
+    from exgen.render import render_documents
+    from exgen.sheet import build_sheet
+    from exgen.topics import GROUPS
+
+    sheet = build_sheet(SheetOptions(count=12, seed=seed, difficulty="hard", topics=tuple(GROUPS["ml"])))
+    for name, text in render_documents(sheet).items():
+        if name.endswith(".tex"):
+            (tmp_path / name).write_text(text)
+            compile_one(tex, tmp_path / name)
+            log = (tmp_path / name).with_suffix(".log").read_text(errors="replace")
+            overfull = [float(m) for m in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+            assert all(width < 3 for width in overfull), (name, overfull)

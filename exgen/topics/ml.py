@@ -361,13 +361,13 @@ def _softmax_in_general() -> Draft:
     expr = sp.exp(Z_I) / (sp.exp(Z_I) + sp.exp(Z_J) + REST)
     # The same function written as softmax components; e^{ln R} = R.
     sigma_i, sigma_j = softmax(1, Z_I, Z_J, sp.log(REST)), softmax(2, Z_I, Z_J, sp.log(REST))
-    prompt = (r"\sigma(z_i) = \frac{e^{z_i}}{\sum_{k=1}^{K} e^{z_k}} = \frac{e^{z_i}}{e^{z_i} + e^{z_j} + R}, "
-              r"\quad R = \sum_{k \ne i, j} e^{z_k}")
+    prompt = r"\sigma(z_i) = \frac{e^{z_i}}{\sum_{k=1}^{K} e^{z_k}} = \frac{e^{z_i}}{e^{z_i} + e^{z_j} + R}"
     return Draft(expr, wrt=(Z_I, Z_J), domain=Domain(positive=True, names=("R",)), name=r"\sigma(z_i)",
                  prompt=prompt, preferred=(sigma_i * (1 - sigma_i), -sigma_i * sigma_j),
-                 note=r"Show that $\frac{\partial \sigma(z_i)}{\partial z_j} = \sigma(z_i)\left(\delta_{ij} - "
+                 note=r"where $R = \sum_{k \ne i, j} e^{z_k}$ depends on neither $z_i$ nor $z_j$. Show that "
+                      r"$\frac{\partial \sigma(z_i)}{\partial z_j} = \sigma(z_i)\left(\delta_{ij} - "
                       r"\sigma(z_j)\right)$ for any $K$: differentiate by $z_i$ (the case $j = i$) and by $z_j$ "
-                      r"($j \ne i$); $R$ depends on neither.")
+                      r"($j \ne i$).")
 
 
 @topic("first-principles", "First principles: f'(x) from the limit definition, for small polynomials and 1/x",
