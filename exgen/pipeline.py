@@ -13,6 +13,7 @@ regenerates the folder and reports what changed.
 import dataclasses
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from .render import make_environment, problem_json, render_answer_key, render_do
 from .sheet import Section, Sheet, SheetOptions, build_versions, validate
 
 MANIFEST = "manifest.json"
+# The names exgen gives its files (a student's id may prefix them); nothing else is ever removed.
+OUTPUT_NAME = re.compile(r"^(?:[\w.-]+-)?(?:exercises|guidebook|sheet)(?:-[A-Z])?\.(?:tex|pdf|json)$"
+                         r"|^answer-key\.(?:tex|pdf)$|^roster-[\w-]+\.(?:pdf|csv)$")
 
 
 @dataclass(frozen=True)
@@ -104,13 +108,14 @@ def _stale_outputs(folder: Path, files: dict[str, bytes]) -> list[Path]:
     --no-pdf run, version B after --versions 1): left behind they would pass for
     this sheet's. Only files still exactly as that run's manifest recorded them."""
     try:
-        recorded = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"]
+        earlier = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        recorded = earlier["files"] if "exgen_version" in earlier else {}
     except (OSError, ValueError, KeyError, TypeError):
         return []
     stale = []
     for name, digest in sorted(recorded.items()) if isinstance(recorded, dict) else ():
         path = folder / name
-        if name in files or Path(name).name != name or not path.is_file():
+        if name in files or not OUTPUT_NAME.match(name) or not path.is_file():
             continue
         if _digest(path.read_bytes()) == digest:
             stale.append(path)

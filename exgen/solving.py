@@ -57,6 +57,9 @@ class Solved:
             if self.paths:
                 given = ", ".join(f"{x.name} = {sp.sstr(x_t)}" for x, x_t in self.paths)
                 head = f"dz/d{w.name} for z = {sp.sstr(self.outer)}, {given}"
+                constants = sorted(self.outer.free_symbols - {x for x, _ in self.paths}, key=lambda s: s.name)
+                if constants:
+                    head += f" ({', '.join(c.name for c in constants)} constant)"
             blocks.append("\n".join([head] + solution_text(tree) + [f"answer: {sp.sstr(tree.result)}"]))
         return "\n\n".join(blocks)
 
@@ -94,6 +97,8 @@ def _paths(lets: tuple[str, ...], outer: sp.Expr) -> tuple[tuple[sp.Symbol, sp.E
             raise ExgenError(f"--let {let!r}: the expression has no variable {name}")
         if any(symbol == x for x, _ in paths):
             raise ExgenError(f"--let gives {name} twice")
+        if not body.strip():
+            raise ExgenError(f"--let {let!r}: the expression after '=' is empty, e.g. --let \"{name}=cos(t)\"")
         path, _ = parse_user_expression(body)
         paths.append((symbol, path))
     return tuple(paths)
@@ -104,13 +109,20 @@ def _chain_variable(wrt_text: str | None, outer: sp.Expr, paths) -> sp.Symbol:
     given = {x for x, _ in paths}
     inner = sorted(set().union(*(x_t.free_symbols for _, x_t in paths)) - given, key=lambda s: s.name)
     if wrt_text is not None:
-        (t,), _ = _wrt(wrt_text, ())
-        if "," in wrt_text:
+        chosen, _ = _wrt(wrt_text, ())
+        if len(chosen) != 1:
             raise ExgenError("with --let, --wrt names the one variable of the total derivative, such as t")
+        (t,) = chosen
+        if t not in inner:
+            raise ExgenError(f"--wrt {t.name}: no --let expression depends on {t.name}; the variable of dz/dt "
+                             f"must be one they use ({', '.join(s.name for s in inner) or 'they use none'})")
     elif len(inner) == 1:
         t = inner[0]
+    elif not inner:
+        raise ExgenError("the --let expressions are constants; give each as a function of a variable, "
+                         "e.g. --let \"x=cos(t)\"")
     else:
-        names = ", ".join(s.name for s in inner) or "none"
+        names = ", ".join(s.name for s in inner)
         raise ExgenError(f"choose the variable of dz/dt with --wrt (the --let expressions use: {names})")
     if t in outer.free_symbols:
         raise ExgenError(f"the expression uses {t.name} directly; with --let, give it as a function of the "
@@ -136,7 +148,10 @@ def _defined_points(expr: sp.Expr, variables, rng, n: int = 6) -> list:
                 points.append(point)
                 if len(points) == n:
                     return points
-    return points or sample_points(Domain(positive=True), variables, rng, n=n)
+    if not points:
+        raise ExgenError(f"{sp.sstr(expr)} has no real value at any point exgen tried (|x| up to "
+                         f"{_BOXES[-1]:g}); it is not a real function there")
+    return points
 
 
 def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ...] = ()) -> Solved:
@@ -146,6 +161,9 @@ def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ..
         outer, paths = expr, _paths(lets, expr)
         t = _chain_variable(wrt_text, outer, paths)
         expr = outer.subs(dict(paths))
+        if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise ExgenError("with these --let expressions the function is undefined (it divides by zero or "
+                             "takes the logarithm of 0)")
         variables = tuple(sorted(expr.free_symbols | {t}, key=lambda s: s.name))
         wrt, single = (t,), True
     else:

@@ -76,6 +76,20 @@ def test_a_rerun_removes_what_it_no_longer_writes_but_keeps_other_files(tmp_path
     assert set(recorded) == {"exercises.tex", "guidebook.tex", "sheet.json"}
 
 
+def test_a_manifest_exgen_did_not_write_never_removes_anything(tmp_path):
+    import hashlib
+
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "thesis.txt").write_text("four years of work")
+    (out / "exercises.pdf").write_bytes(b"someone else's")
+    digests = {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in ("thesis.txt", "exercises.pdf")}
+    (out / "manifest.json").write_text(json.dumps({"files": digests}))
+    assert run_cli("make", "--count", "2", "--seed", "1", "--no-pdf", "--out", out).exit_code == 0
+    assert (out / "thesis.txt").read_text() == "four years of work"
+    assert (out / "exercises.pdf").read_bytes() == b"someone else's"
+
+
 # ---------------------------------------------------------------------------
 # Real PDFs
 # ---------------------------------------------------------------------------

@@ -77,6 +77,16 @@ def test_let_mistakes_are_one_line_errors():
     assert_user_error(run_main("solve", "x*y", "--let", "x=cos(t)", "--let", "y=exp(s)"), "--wrt")
     assert_user_error(run_main("solve", "x*y", "--let", "x=cos(t)", "--let", "x=t"), "twice")
     assert_user_error(run_main("solve", "x*y", "--let", "x=cos(t)", "--let", "y=x*t"), "another --let")
+    assert_user_error(run_main("solve", "x*y", "--let", "x=t", "--let", "y=t", "--wrt", "t,s"), "one variable")
+    assert_user_error(run_main("solve", "x*y", "--let", "x=t", "--let", "y=t", "--wrt", "x"), "depends on x")
+    assert_user_error(run_main("solve", "x*y", "--let", "x=5", "--let", "y=3"), "constants")
+    assert_user_error(run_main("solve", "x*y", "--let", "x="), "empty")
+    assert_user_error(run_main("solve", "x*log(y)", "--let", "x=t", "--let", "y=t-t"), "undefined")
+
+
+def test_solve_refuses_what_is_real_nowhere_it_looks():
+    for text in ("log(-x**2 - 1)", "sqrt(x - 5) + sqrt(4 - x)"):
+        assert_user_error(run_main("solve", text), "no real value")
 
 
 @pytest.mark.parametrize("text, inside", [
