@@ -141,6 +141,10 @@ def check_tree(step, points: list[Point]) -> Verdict:
     verdict = derivative_agrees(step.expr, step.wrt, step.result, points)
     if not verdict.ok:
         return Verdict(False, f"{step.rule} step on {sp.sstr(step.expr)}: {verdict.detail}")
+    if step.rule == "simplify" and step.parts:
+        verdict = expressions_agree(dict(step.parts)["via"], step.result, points)
+        if not verdict.ok:
+            return Verdict(False, f"simplify step: the intermediate form is not the result: {verdict.detail}")
     for left, right in zip(IDENTITY_CHAINS.get(step.rule, ()), IDENTITY_CHAINS.get(step.rule, ())[1:]):
         parts = dict(step.parts)
         verdict = expressions_agree(parts[left], parts[right], _with_h(parts, points))

@@ -84,6 +84,7 @@ class Draft:
     # and `steps`/`preferred` hold one entry per (component, variable), row by row.
     components: tuple[tuple[str, sp.Expr], ...] = ()
     point_values: tuple = ()  # what "evaluate at a point" draws each variable from (default: by domain)
+    via: tuple = ()  # per answer, a form shown (and checked) between the rules' result and `preferred`
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,12 @@ class TextbookLatexPrinter(LatexPrinter):
             return r"%s_{%s}" % (SYMBOL_LATEX[stem], name[len(stem):])
         return super()._print_Symbol(expr, style)
 
+    def _needs_function_brackets(self, expr) -> bool:
+        """sin 3x, but sin(xy): "y cos xy" could be read as (y cos x) y."""
+        if expr.is_Mul and sum(1 for factor in expr.args if not factor.is_Number) > 1:
+            return True
+        return super()._needs_function_brackets(expr)
+
     def _print_Function(self, expr, exp=None):
         if isinstance(expr, AppliedUndef):
             body = r"%s(%s)" % (expr.func.__name__, ", ".join(self._print(a) for a in expr.args))

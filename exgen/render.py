@@ -244,7 +244,8 @@ def derivation_lines(step: Step, partial: bool = False, top: bool = True,
         return lines + [Line(_phrase(step), fit_lhs(lhs), _chain_terms(step, paths, partial))]
     result = tex(step.result)
     if step.rule == "simplify":
-        return lines + [Line("Simplify:", fit_lhs(lhs), (fit(result),))]
+        rows = tuple(tex(form) for _, form in step.parts) + (result,)
+        return lines + [Line("Simplify:", fit_lhs(lhs), tuple(fit_row(row) for row in rows))]
     if step.rule == "first_principles":
         parts = dict(step.parts)
         limit = r"\lim_{%s \to 0}" % tex(parts["h"])
@@ -318,11 +319,11 @@ def _jacobian_solution(problem: Problem, by_rule: list[Step]) -> dict:
     phrase = (_phrase(by_rule[0])[:-1] + r", entry by entry (row $i$, column $j$):" if by_rule
               else "The entries as a matrix:")
     lines = [Line(phrase, "J", (fit_matrix(matrix_latex([tex(d.result) for d in problem.derivations], width)),))]
-    answer = lines[0].rhs[0]
-    if problem.at:
-        answer = fit_matrix(matrix_latex([tex(v) for v in problem.values], width))
-        lines.append(Line(r"Evaluate at $%s$:" % _where(problem.at), "J", (answer,)))
-    return {"question": "J", "answer": "J = " + answer, "lines": [line.__dict__ for line in lines]}
+    answer = "J = " + lines[0].rhs[0]
+    if problem.at:  # the boxed answer is the evaluated matrix; it is not printed twice
+        answer = r"J\big|_{%s} = %s" % (_where(problem.at), fit_matrix(matrix_latex([tex(v) for v in problem.values],
+                                                                                   width)))
+    return {"question": "J", "answer": answer, "lines": [line.__dict__ for line in lines]}
 
 
 def problem_context(problem: Problem) -> dict:

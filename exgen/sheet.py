@@ -34,7 +34,7 @@ from .forms import plain, tex
 from .functions import log_base, to_elementary
 from .rules import RULES
 from .seeding import rng_for, short_code
-from .steps import Step, finish, solve
+from .steps import Step, derive, finish
 from .topics import LEVELS, TOPICS, Topic
 
 log = logging.getLogger("exgen.sheet")
@@ -357,11 +357,10 @@ def _candidates(options, index, level, order, position, seen, exhausted=frozense
 
 
 def _derivations(draft: Draft) -> tuple[Step, ...]:
-    if draft.steps:
-        return tuple(finish(tree, pref) for tree, pref in
-                     zip(draft.steps, draft.preferred or (None,) * len(draft.steps)))
-    preferred = draft.preferred or (None,) * len(draft.wrt)
-    return tuple(solve(draft.expr, w, p) for w, p in zip(draft.wrt, preferred))
+    trees = draft.steps or tuple(derive(draft.expr, w) for w in draft.wrt)
+    preferred = draft.preferred or (None,) * len(trees)
+    via = draft.via or (None,) * len(trees)
+    return tuple(finish(tree, pref, form) for tree, pref, form in zip(trees, preferred, via, strict=True))
 
 
 def _core_rule(derivation: Step) -> str:

@@ -118,11 +118,14 @@ def solve(expr: sp.Expr, wrt: sp.Symbol, preferred: sp.Expr | None = None) -> St
     return finish(derive(expr, wrt), preferred)
 
 
-def finish(root: Step, preferred: sp.Expr | None = None) -> Step:
+def finish(root: Step, preferred: sp.Expr | None = None, via: sp.Expr | None = None) -> Step:
+    """`via`: a form shown between the rules' result and the final one (the step
+    a student is asked to see, e.g. e^a/S (1 - e^a/S) before sigma(1 - sigma))."""
     final = tidy(root.result) if preferred is None else preferred
     if final == root.result:
         return root
-    return Step("simplify", root.expr, root.wrt, final, substeps=(root,))
+    parts = (("via", via),) if via is not None else ()
+    return Step("simplify", root.expr, root.wrt, final, parts=parts, substeps=(root,))
 
 
 def multivariable_chain(f: sp.Expr, inner: tuple[tuple[sp.Symbol, sp.Expr], ...], t: sp.Symbol) -> Step:

@@ -249,12 +249,12 @@ def _softmax_jacobian(z, row: int, column: int) -> Draft:
             preferred.append(entry)
     prompt = r"%s, \quad K = %d" % (_softmax_prompt(K), K)
     name = r"J = \left(\frac{\partial \sigma(z_i)}{\partial z_j}\right)_{i, j = 1}^{%d}" % K
-    # Logits 0 and 1 keep the 16 exact values short enough for a 4 x 4 matrix.
+    # Logits 0, 1 and 2 keep the 16 exact values short enough for a 4 x 4 matrix.
     return Draft(_softmax_elementary(row, z), wrt=z, domain=Domain(), name=name, prompt=prompt,
                  preferred=tuple(preferred), steps=tuple(trees), components=components, at_point=True,
-                 point_values=(0, 1),
+                 point_values=(0, 1, 2),
                  note=r"(derive $\partial \sigma(z_{%d})/\partial z_{%d}$ and $\partial \sigma(z_{%d})/\partial "
-                      r"z_{%d}$ with the quotient rule, then fill in the matrix)" % (row, row, row, column))
+                      r"z_{%d}$ in full, then fill in the matrix)" % (row, min(row, column), row, max(row, column)))
 
 
 @topic("cross-entropy",
@@ -316,7 +316,7 @@ def _row_by_chain(rng: random.Random, scaled: bool = False):
 @topic("derivation",
        "Derivations the documents pose: f-rows of the cheat-sheet by the chain rule, the quotient rule from the "
        "product and power rules, sigma' = sigma(1 - sigma), tanh' = 1 - tanh^2",
-       ranges={"easy": (2, 6), "medium": (4, 12), "hard": (6, 30)}, by_level=True)
+       ranges={"easy": (2, 6), "medium": (4, 12), "hard": (4, 30)}, by_level=True)
 def _derivation(rng: random.Random, level: str):
     if level == "easy":
         return _row_by_chain(rng)
@@ -333,20 +333,58 @@ def _derivation(rng: random.Random, level: str):
                      note=r"Derive the quotient rule from the product and power rules.")
     if level == "medium":
         expr = 1 / (1 + sp.exp(-X))
-        return Draft(expr, domain=Domain(), name=r"\sigma", preferred=(sigmoid(X) * (1 - sigmoid(X)),),
+        return Draft(expr, domain=Domain(), name=r"\sigma(x)", prompt=r"\sigma(x) = %s" % _tex(expr),
+                     preferred=(sigmoid(X) * (1 - sigmoid(X)),),
                      note=r"Show that $\sigma'(x) = \sigma(x)\left(1 - \sigma(x)\right)$.")
-    choice = rng.random()
-    if choice < 1 / 3:
-        return _softmax_in_general()
-    if choice < 2 / 3:
-        expr = (sp.exp(X) - sp.exp(-X)) / (sp.exp(X) + sp.exp(-X))
-        return Draft(expr, domain=Domain(), name=r"\tanh", preferred=(1 - sp.tanh(X) ** 2,),
-                     note=r"Show that $\tanh'(x) = 1 - \tanh^{2}(x)$.")
-    k = coefficient(rng, 2, 5, signed=False)
+    return pick(rng, _HARD_DERIVATIONS)(rng)
+
+
+def _tanh_from_exponentials(rng: random.Random) -> Draft:
+    k = pick(rng, (1, 2, 3, 4))
+    u = k * X
+    expr = (sp.exp(u) - sp.exp(-u)) / (sp.exp(u) + sp.exp(-u))
+    name = r"\tanh(%s)" % _tex(u)
+    answer = _times(k, 1 - sp.tanh(u) ** 2)
+    return Draft(expr, domain=Domain(), name=name, prompt=r"%s = %s" % (name, _tex(expr)),
+                 preferred=(answer,), note=r"Show that the derivative is $%s$." % _tex(answer))
+
+
+def _times(k: int, factor: sp.Expr) -> sp.Expr:
+    """k (1 - s) as the documents write it: SymPy would distribute k over the sum."""
+    return factor if k == 1 else sp.Mul(k, factor, evaluate=False)
+
+
+def _scaled_sigmoid(rng: random.Random) -> Draft:
+    k = coefficient(rng, 2, 6, signed=False)
     expr = 1 / (1 + sp.exp(-k * X))
     return Draft(expr, domain=Domain(), name="y", prompt=r"y = \sigma(%s) = %s" % (_tex(k * X), _tex(expr)),
                  preferred=(k * sigmoid(k * X) * (1 - sigmoid(k * X)),),
                  note=r"Show that $y' = %s\,\sigma(%s)\left(1 - \sigma(%s)\right)$." % (k, _tex(k * X), _tex(k * X)))
+
+
+def _log_sigmoid(rng: random.Random) -> Draft:
+    """The two halves of the logistic loss: ln sigma(kx) and ln(1 - sigma(kx))."""
+    k = pick(rng, (1, 2, 3, 4, 5))
+    s = sigmoid(k * X)
+    if rng.random() < 0.5:
+        expr, answer = sp.log(s), _times(k, 1 - s)
+    else:
+        expr, answer = sp.log(1 - s), -k * s
+    return Draft(expr, domain=Domain(), name="y", prompt=r"y = %s" % _tex(expr), preferred=(answer,),
+                 note=r"Show that $y' = %s$ (a step of the logistic loss)." % _tex(answer))
+
+
+def _swish(rng: random.Random) -> Draft:
+    """The SiLU (swish) activation x sigma(kx), by the product rule and the sigmoid rule."""
+    k = pick(rng, (1, 2, 3))
+    s = sigmoid(k * X)
+    answer = s + k * X * s * (1 - s)
+    return Draft(X * s, domain=Domain(), name="y", prompt=r"y = %s \quad \text{(the SiLU activation)}" % _tex(X * s),
+                 preferred=(answer,), note=r"Show that $y' = %s$." % _tex(answer))
+
+
+_HARD_DERIVATIONS = (lambda rng: _softmax_in_general(), _tanh_from_exponentials, _scaled_sigmoid, _log_sigmoid,
+                     _swish)
 
 
 Z_I, Z_J = sp.Symbol("z_i", real=True), sp.Symbol("z_j", real=True)
@@ -358,12 +396,16 @@ def _softmax_in_general() -> Draft:
     denominator is e^{z_i} + e^{z_j} + R, where R (the other K - 2 terms) is a
     positive constant for both derivatives, so the two cases j = i and j != i
     are two partial derivatives of one function, each checked numerically."""
-    expr = sp.exp(Z_I) / (sp.exp(Z_I) + sp.exp(Z_J) + REST)
+    total = sp.exp(Z_I) + sp.exp(Z_J) + REST
+    expr = sp.exp(Z_I) / total
     # The same function written as softmax components; e^{ln R} = R.
     sigma_i, sigma_j = softmax(1, Z_I, Z_J, sp.log(REST)), softmax(2, Z_I, Z_J, sp.log(REST))
+    # The step the exercise is about: the quotient split into two factors e^{z}/S.
+    share_i, share_j = sp.exp(Z_I) / total, sp.exp(Z_J) / total
+    via = (sp.Mul(share_i, 1 - share_i, evaluate=False), sp.Mul(-1, share_i, share_j, evaluate=False))
     prompt = r"\sigma(z_i) = \frac{e^{z_i}}{\sum_{k=1}^{K} e^{z_k}} = \frac{e^{z_i}}{e^{z_i} + e^{z_j} + R}"
     return Draft(expr, wrt=(Z_I, Z_J), domain=Domain(positive=True, names=("R",)), name=r"\sigma(z_i)",
-                 prompt=prompt, preferred=(sigma_i * (1 - sigma_i), -sigma_i * sigma_j),
+                 prompt=prompt, preferred=(sigma_i * (1 - sigma_i), -sigma_i * sigma_j), via=via,
                  note=r"where $R = \sum_{k \ne i, j} e^{z_k}$ depends on neither $z_i$ nor $z_j$. Show that "
                       r"$\frac{\partial \sigma(z_i)}{\partial z_j} = \sigma(z_i)\left(\delta_{ij} - "
                       r"\sigma(z_j)\right)$ for any $K$: differentiate by $z_i$ (the case $j = i$) and by $z_j$ "
