@@ -221,7 +221,9 @@ def _chain_terms(step: Step, paths: int, partial: bool) -> tuple[str, ...]:
     names = r" + ".join(r"\frac{\partial f}{\partial %s} \frac{%s%s}{%s%s}" % (tex(x), d, tex(x), d, tex(step.wrt))
                         for x, _ in step.bindings)
     terms = r" + ".join(r"%s \cdot %s" % (_wrap(p.result), _wrap(r.result)) for p, r in zip(partials, rates))
-    return tuple(fit(row) for row in dict.fromkeys((names, terms, tex(step.result))))
+    paths = dict(step.bindings)  # x = x(t), y = y(t) put in
+    in_t = r" + ".join(r"%s \cdot %s" % (_wrap(p.result.subs(paths)), _wrap(r.result)) for p, r in zip(partials, rates))
+    return tuple(fit_row(row) for row in dict.fromkeys((names, terms, in_t, tex(step.result))))
 
 
 def derivation_lines(step: Step, partial: bool = False, top: bool = True,
@@ -446,21 +448,26 @@ def render_answer_key(sheets, env: jinja2.Environment | None = None) -> str:
     return render_template(env, "answer_key.tex.j2", {**first, "version_letter": "", "versions": versions})
 
 
-def step_json(step: Step) -> dict:
+def step_json(step: Step, partial: bool = False, bound: frozenset = frozenset()) -> dict:
+    """One node and its substeps; `partial` and `bound` as in `derivation_lines`."""
+    inner_bound = bound | {symbol for symbol, _ in step.bindings} if step.rule == "chain" else bound
+    paths = len(step.bindings) if step.rule == "multivariable_chain" else 0
     return {
         "rule": step.rule,
         "wrt": step.wrt.name,
         "expr": plain(step.expr),
         "result": plain(step.result),
-        "latex": r"%s\left[%s\right] = %s" % (_d(step.wrt, False), tex(step.expr), tex(step.result)),
-        "substeps": [step_json(s) for s in step.substeps],
+        "latex": r"%s\left[%s\right] = %s" % (_d(step.wrt, partial and step.wrt not in bound),
+                                                tex(step.expr), tex(step.result)),
+        "substeps": [step_json(s, partial or position < paths, inner_bound)
+                     for position, s in enumerate(step.substeps)],
     }
 
 
 def problem_json(p: Problem) -> dict:
     single = len(p.exercise.wrt) == 1 and not p.exercise.components
     answers = [tex(a) for a in (p.values or p.answers)]
-    trees = [step_json(d) for d in p.derivations]
+    trees = [step_json(d, len(p.exercise.variables) > 1) for d in p.derivations]
     return {
         "number": p.number,
         **({"section": p.section} if p.section else {}),

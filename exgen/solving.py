@@ -37,7 +37,7 @@ class Solved:
     def as_json(self) -> dict:
         answers = [sp.sstr(t.result) for t in self.trees]
         latexes = [tex(t.result) for t in self.trees]
-        steps = [step_json(t) for t in self.trees]
+        steps = [step_json(t, len(self.variables) > 1) for t in self.trees]
         one = self.single
         paths = {"z": sp.sstr(self.outer), **{x.name: sp.sstr(x_t) for x, x_t in self.paths}}
         return {
