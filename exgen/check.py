@@ -11,8 +11,10 @@ fewer than `MIN_POINTS` usable points is a failure, never a pass.
 exactly what a reader of the key would check.
 """
 
+import builtins
 import functools
 import random
+import types
 from dataclasses import dataclass
 
 import mpmath
@@ -219,9 +221,23 @@ def _bound_points(bindings, points: list[Point]) -> list[Point]:
     return out or points
 
 
+@functools.cache
+def _parse_globals() -> dict:
+    """The namespace `parse_expr` builds on every call when given none (`from
+    sympy import *`, the builtin functions, Max and Min as max and min): the
+    same names, built once; it is most of a short string's parsing time."""
+    namespace: dict = {}
+    exec("from sympy import *", namespace)
+    namespace.update((name, obj) for name, obj in vars(builtins).items()
+                     if isinstance(obj, types.BuiltinFunctionType))
+    namespace["max"], namespace["min"] = sp.Max, sp.Min
+    return namespace
+
+
 def parse_check_string(text: str, names) -> sp.Expr:
     symbols = {n: sp.Symbol(n, real=True) for n in names}
-    return sp.parse_expr(text, local_dict=symbols)
+    # A copy: evaluating the parsed code may add names to its globals.
+    return sp.parse_expr(text, local_dict=symbols, global_dict=dict(_parse_globals()))
 
 
 def check_contract(check: dict, domain: Domain, rng: random.Random) -> Verdict:
