@@ -22,8 +22,32 @@ SYMBOL_LATEX = {"yhat": r"\hat{y}"}
 
 
 class TextbookLatexPrinter(LatexPrinter):
+    # Printed sub-expressions kept at most (then forgotten all at once).
+    MEMO_SIZE = 20_000
+
     def __init__(self):
         super().__init__({"ln_notation": True, "fold_func_brackets": True})
+        self._memo: dict = {}
+
+    def _print(self, expr, **kwargs):
+        """SymPy's dispatch, remembering each sub-expression's LaTeX: a
+        derivation prints every node's expression and result, and each holds
+        its children's, so most sub-expressions are printed many times.
+
+        Sound because this printer's output for an expression depends only on
+        the expression (its settings never change and no method reads the
+        printing depth) and SymPy's == is structural (x*2 and 2*x unevaluated,
+        x and x real, 0.5 and 1/2 are all unequal). Calls with keyword
+        arguments (a power's exponent) are not remembered."""
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        memo = self._memo
+        out = memo.get(expr)
+        if out is None:
+            if len(memo) >= self.MEMO_SIZE:
+                memo.clear()
+            out = memo[expr] = super()._print(expr)
+        return out
 
     def _print_Symbol(self, expr, style="plain"):
         name = expr.name
