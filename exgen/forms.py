@@ -13,7 +13,7 @@ import functools
 import re
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
+from sympy.core.function import AppliedUndef, DefinedFunction
 from sympy.printing.latex import LatexPrinter
 
 
@@ -124,10 +124,48 @@ def tex(expr) -> str:
     printer proves exp(-x^2 - 1) has a negative exponent and then calls
     simplify() (and imports sympy.physics) to decide how to typeset it."""
     if isinstance(expr, sp.Basic) and expr.free_symbols:
-        with sp.evaluate(False):  # the same tree, unevaluated forms included
-            expr = expr.xreplace({s: sp.Symbol(s.name) for s in expr.free_symbols
-                                  if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)})
+        expr = _without_assumptions(expr)
     return _PRINTER.doprint(expr)
+
+
+def _without_assumptions(expr: sp.Basic) -> sp.Basic:
+    """The same tree, unevaluated forms included, with each free Symbol
+    replaced by the Symbol of its name without assumptions."""
+    copy = _rebuilt(expr)
+    if copy is not None:
+        return copy
+    # Other heads (Piecewise, Derivative, ...) are rare: SymPy's own way,
+    # which clears SymPy's whole cache twice (entering and leaving evaluate).
+    with sp.evaluate(False):
+        return expr.xreplace({s: sp.Symbol(s.name) for s in expr.free_symbols
+                              if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)})
+
+
+# Constructors that, given evaluate=False, build exactly what they build under
+# `sympy.evaluate(False)` (they only read the global flag when not given one):
+# sums, products, powers, and functions without a constructor of their own
+# (exp, ln, sin, cos, tanh, sigma, log_k, ReLU, softmax, f(x)).
+_PLAIN_FUNCTION_NEW = (sp.Function.__new__, DefinedFunction.__new__, AppliedUndef.__new__)
+
+
+@functools.lru_cache(maxsize=16384)
+def _rebuilt(expr: sp.Basic) -> sp.Basic | None:
+    """`_without_assumptions` for trees of the heads above, without touching
+    the global evaluate flag (and so SymPy's cache); None for other trees.
+    Cached: a derivation's expressions share most of their sub-trees."""
+    if isinstance(expr, sp.Symbol):
+        return expr if isinstance(expr, sp.Dummy) else sp.Symbol(expr.name)
+    if not expr.args:
+        return expr
+    if not (isinstance(expr, (sp.Add, sp.Mul, sp.Pow))
+            or (isinstance(expr, sp.Function) and type(expr).__new__ in _PLAIN_FUNCTION_NEW)):
+        return None
+    args = tuple(_rebuilt(a) for a in expr.args)
+    if any(a is None for a in args):
+        return None
+    if all(new is old for new, old in zip(args, expr.args)):
+        return expr
+    return expr.func(*args, evaluate=False)
 
 
 @functools.lru_cache(maxsize=8192)
