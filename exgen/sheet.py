@@ -34,7 +34,7 @@ from .forms import plain, tex
 from .functions import log_base, to_elementary
 from .rules import RULES
 from .seeding import rng_for, short_code
-from .steps import Step, finish, solve
+from .steps import Step, derive, finish
 from .topics import LEVELS, TOPICS, Topic
 
 log = logging.getLogger("exgen.sheet")
@@ -347,12 +347,12 @@ def _candidates(options, index, level, order, position, seen, exhausted=frozense
             log.debug("problem %d attempt %d (%s, %s) rejected: %s", index + 1, attempt, chosen.name, level, reason)
 
 
-def _derivations(draft: Draft) -> tuple[Step, ...]:
+def _trees(draft: Draft) -> tuple[tuple[Step, sp.Expr | None], ...]:
+    """Each derivation tree before its answer is tidied, with its preferred form."""
     if draft.steps:
-        return tuple(finish(tree, pref) for tree, pref in
-                     zip(draft.steps, draft.preferred or (None,) * len(draft.steps)))
+        return tuple(zip(draft.steps, draft.preferred or (None,) * len(draft.steps)))
     preferred = draft.preferred or (None,) * len(draft.wrt)
-    return tuple(solve(draft.expr, w, p) for w, p in zip(draft.wrt, preferred))
+    return tuple((derive(draft.expr, w), p) for w, p in zip(draft.wrt, preferred))
 
 
 def _core_rule(derivation: Step) -> str:
@@ -381,11 +381,15 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if domain is None:
         return None, "no domain where every logarithm, root and denominator is defined"
     try:
-        derivations = _derivations(draft)
+        trees = _trees(draft)
     except UnsupportedExpression as exc:
         return None, str(exc)
     exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt)
-    problem = Problem(index + 1, level, exercise, derivations)
+    # The rule filters read the trees before tidying (tidying, the costly part,
+    # only puts an uncounted "simplify" node on top, which `signature`,
+    # `steps`, `rules_used` and `_core_rule` all skip), so most rejected
+    # candidates are never tidied; which candidate is accepted does not change.
+    problem = Problem(index + 1, level, exercise, tuple(tree for tree, _ in trees))
     if signature is not None and problem.signature != signature:
         return None, "not parallel: different rules or rule count"
     if not low <= problem.steps <= high:
@@ -394,6 +398,8 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
         return None, f"does not use {'/'.join(chosen.uses)}"
     if chosen.root and _core_rule(problem.derivation) not in chosen.root:
         return None, f"is a {_core_rule(problem.derivation)}, not a {'/'.join(chosen.root)}"
+    derivations = tuple(finish(tree, preferred) for tree, preferred in trees)
+    problem = Problem(index + 1, level, exercise, derivations)
     # A constant derivative is too easy above "easy" for a function of x; a
     # topic with its own prompt (a gradient of w^T x + w_0) may ask for one.
     if level != "easy" and not draft.prompt and not any(a.free_symbols for a in problem.answers):
