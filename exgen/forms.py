@@ -15,31 +15,32 @@ import re
 import sympy as sp
 from sympy.core.function import AppliedUndef, DefinedFunction
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
 
 
 # Symbol names of the ML topics and how the course documents write them.
 SYMBOL_LATEX = {"yhat": r"\hat{y}"}
 
 
-class TextbookLatexPrinter(LatexPrinter):
-    # Printed sub-expressions kept at most (then forgotten all at once).
-    MEMO_SIZE = 20_000
+class RememberingPrinter:
+    """A SymPy printer that remembers each sub-expression's output: a
+    derivation prints every node's expression and result, and each holds its
+    children's, so most sub-expressions are printed many times.
 
-    def __init__(self):
-        super().__init__({"ln_notation": True, "fold_func_brackets": True})
+    Sound because the printers below print an expression the same way
+    wherever it occurs (their settings never change) and SymPy's == is
+    structural (x*2 and 2*x unevaluated, x and x real, 0.5 and 1/2 are all
+    unequal). Not remembered: calls with keyword arguments (a power's
+    exponent) and Floats, whose str() depends on the printing depth."""
+
+    MEMO_SIZE = 20_000  # sub-expressions kept at most (then forgotten all at once)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self._memo: dict = {}
 
     def _print(self, expr, **kwargs):
-        """SymPy's dispatch, remembering each sub-expression's LaTeX: a
-        derivation prints every node's expression and result, and each holds
-        its children's, so most sub-expressions are printed many times.
-
-        Sound because this printer's output for an expression depends only on
-        the expression (its settings never change and no method reads the
-        printing depth) and SymPy's == is structural (x*2 and 2*x unevaluated,
-        x and x real, 0.5 and 1/2 are all unequal). Calls with keyword
-        arguments (a power's exponent) are not remembered."""
-        if kwargs or not isinstance(expr, sp.Basic):
+        if kwargs or not isinstance(expr, sp.Basic) or isinstance(expr, sp.Float):
             return super()._print(expr, **kwargs)
         memo = self._memo
         out = memo.get(expr)
@@ -48,6 +49,11 @@ class TextbookLatexPrinter(LatexPrinter):
                 memo.clear()
             out = memo[expr] = super()._print(expr)
         return out
+
+
+class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
+    def __init__(self):
+        super().__init__({"ln_notation": True, "fold_func_brackets": True})
 
     def _print_Symbol(self, expr, style="plain"):
         name = expr.name
@@ -168,10 +174,17 @@ def _rebuilt(expr: sp.Basic) -> sp.Basic | None:
     return expr.func(*args, evaluate=False)
 
 
+class _PlainPrinter(RememberingPrinter, StrPrinter):
+    """`sympy.sstr` (a StrPrinter with default settings), remembering."""
+
+
+_PLAIN_PRINTER = _PlainPrinter()
+
+
 @functools.lru_cache(maxsize=8192)
 def plain(expr) -> str:
     """SymPy's own string form (the sheet.json strings), cached like `tex`."""
-    return sp.sstr(expr)
+    return _PLAIN_PRINTER.doprint(expr)
 
 
 def printed_length(expr: sp.Expr) -> int:

@@ -175,7 +175,7 @@ class Sheet:
 
 
 def identity(expr: sp.Expr, wrt) -> str:
-    return f"{sp.sstr(expr)} d/d{','.join(w.name for w in wrt)}"
+    return f"{plain(expr)} d/d{','.join(w.name for w in wrt)}"
 
 
 def level_plan(count: int, difficulty: str, topics: tuple[str, ...] = ()) -> tuple[str, ...]:

@@ -40,7 +40,9 @@ def test_the_assumption_free_copy_is_the_tree_sympy_builds(expr):
 def test_remembered_sub_expressions_print_as_a_fresh_printer_prints_them():
     # Printed in both orders: the parts first, then the whole, and back.
     parts = [a for e in EXPRESSIONS for a in sp.preorder_traversal(_sympy_way(e))]
+    parts += [sp.Float("0.50"), sp.Float("0.50") * X]  # a Float's str() depends on its depth
     for order in (parts, parts[::-1]):
-        shared = forms.TextbookLatexPrinter()
+        latex, plain = forms.TextbookLatexPrinter(), forms._PlainPrinter()
         for expr in order:
-            assert shared.doprint(expr) == forms.TextbookLatexPrinter().doprint(expr)
+            assert latex.doprint(expr) == forms.TextbookLatexPrinter().doprint(expr)
+            assert plain.doprint(expr) == sp.sstr(expr)
