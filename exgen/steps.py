@@ -16,6 +16,7 @@ To teach the engine a new function: register its `Rule` in `rules.py` and add
 a row to `OUTER_RULES` (or a `@handles` handler for other shapes).
 """
 
+import itertools
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -142,7 +143,7 @@ def _chain_symbol(ctx: Context, expr: sp.Expr) -> sp.Symbol:
     taken = ctx.taken | {s.name for s in expr.free_symbols}
     letters = _CHAIN_LETTERS[ctx.depth % len(_CHAIN_LETTERS):] + _CHAIN_LETTERS
     numbered = (f"u{i}" for i in range(1, 1000))
-    for name in (*letters, *numbered):
+    for name in itertools.chain(letters, numbered):
         if name not in taken:
             return sp.Symbol(name, real=True)
     raise UnsupportedExpression("the expression uses too many variable names")
