@@ -41,3 +41,18 @@ def test_the_raw_path_returns_the_general_closures_bits(expr):
             for point in POINTS:
                 args = tuple(mpmath.mpf(v) for v in point)
                 assert _outcome(lambda: fn(*args)) == _outcome(lambda: general(args)), (dps, point)
+
+
+def _replace_way(expr):
+    from exgen.functions import _EXGEN_FUNCTIONS, _elementary_form
+    return expr.replace(lambda e: isinstance(e, _EXGEN_FUNCTIONS), _elementary_form)
+
+
+def test_to_elementary_builds_the_tree_sympys_replace_builds():
+    from exgen.functions import ReLU, log_base, sigmoid, softmax, to_elementary
+
+    s = sigmoid(2 * X + Y)
+    for expr in (s * (1 - s), sigmoid(sigmoid(X)) + log_base(s, 2), ReLU(X - log_base(X**2 + 1, 3)),
+                 softmax(sp.Integer(2), X, Y) * (1 - softmax(sp.Integer(2), X, Y)) - softmax(sp.Integer(1), X, Y),
+                 sp.log(1 + sp.exp(-X)) * sigmoid(X)):
+        assert sp.srepr(to_elementary(expr)) == sp.srepr(_replace_way(expr))
