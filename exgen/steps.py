@@ -16,6 +16,7 @@ To teach the engine a new function: register its `Rule` in `rules.py` and add
 a row to `OUTER_RULES` (or a `@handles` handler for other shapes).
 """
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -149,6 +150,13 @@ def _chain_symbol(ctx: Context, expr: sp.Expr) -> sp.Symbol:
     raise UnsupportedExpression("the expression uses too many variable names")
 
 
+@functools.lru_cache(maxsize=4096)
+def substituted(expr: sp.Expr, old: sp.Expr, new: sp.Expr) -> sp.Expr:
+    """`expr.subs(old, new)`, remembered: the guidebook shows the chain
+    rule's f'(g(x)) that the derivation built."""
+    return expr.subs(old, new)
+
+
 def chain_step(expr: sp.Expr, wrt: sp.Symbol, outer_of: Callable[[sp.Expr], sp.Expr],
                inner: sp.Expr) -> Step:
     """The chain rule on a split chosen by the caller: expr = outer_of(inner).
@@ -166,7 +174,7 @@ def _chain(expr: sp.Expr, wrt: sp.Symbol, ctx: Context,
     inside = ctx.inside_chain(u.name)
     outer_step = derive(outer, u, inside)
     inner_step = derive(inner, wrt, inside)
-    result = outer_step.result.subs(u, inner) * inner_step.result
+    result = substituted(outer_step.result, u, inner) * inner_step.result
     return Step("chain", expr, wrt, result,
                 parts=(("outer", outer), ("inner", inner), ("u", u)),
                 substeps=(outer_step, inner_step), bindings=((u, inner),))
