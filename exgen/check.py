@@ -108,24 +108,7 @@ def _partial(fn, args: list, index: int):
         shifted[index] = t
         return fn(*shifted)
 
-    return _numeric(lambda t: _central_difference(along, t), [args[index]])
-
-
-def _central_difference(f, x):
-    """`mpmath.diff(f, x)`, operation for operation: f at x - h and x + h with
-    h = 2^-(prec + 10), the difference taken at 2 (prec + 20) bits, rounded
-    back to prec; the same value without diff's option handling, which costs
-    as much as evaluating f."""
-    ctx = mpmath.mp
-    prec = ctx.prec
-    try:
-        ctx.prec = (prec + 20) * 2
-        h = ctx.ldexp(1, -prec - 10)
-        values = [f(x + k * h) for k in (-1, 1)]
-        v = ctx.difference(values, 1) / (2 * h)
-    finally:
-        ctx.prec = prec
-    return +v
+    return _numeric(lambda t: mpmath.diff(along, t), [args[index]])
 
 
 def _close(got, want) -> bool:

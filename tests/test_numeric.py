@@ -56,16 +56,3 @@ def test_to_elementary_builds_the_tree_sympys_replace_builds():
                  softmax(sp.Integer(2), X, Y) * (1 - softmax(sp.Integer(2), X, Y)) - softmax(sp.Integer(1), X, Y),
                  sp.log(1 + sp.exp(-X)) * sigmoid(X)):
         assert sp.srepr(to_elementary(expr)) == sp.srepr(_replace_way(expr))
-
-
-@pytest.mark.parametrize("expr", EXPRESSIONS, ids=str)
-def test_the_oracles_central_difference_is_mpmath_diff(expr):
-    from exgen.check import _central_difference
-
-    fn = numeric.numeric_callable((X, Y), expr)
-    for dps in (15, 30):
-        with mpmath.workdps(dps):
-            for x, y in POINTS:
-                along = lambda t: fn(t, mpmath.mpf(y))  # noqa: E731
-                assert _outcome(lambda: _central_difference(along, mpmath.mpf(x))) == \
-                    _outcome(lambda: mpmath.diff(along, mpmath.mpf(x))), (dps, x, y)
