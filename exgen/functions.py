@@ -5,8 +5,6 @@ Each prints as the documents write it (`\\sigma`, `\\log_{k}`,
 `check` strings), so a reader without exgen can parse every answer.
 """
 
-import functools
-
 import sympy as sp
 
 
@@ -164,43 +162,16 @@ def log_any_base(u, k=None, **kwargs):
     return log_base(u, k, **kwargs)
 
 
-_EXGEN_FUNCTIONS = (sigmoid, ReLU, log_base, softmax)
-
-
-def _elementary_form(e: sp.Expr) -> sp.Expr:
-    """One of exgen's functions in SymPy's own: sigmoid(u) = 1/(1 + e^-u), ..."""
-    return {
-        sigmoid: lambda: 1 / (1 + sp.exp(-e.args[0])),
-        ReLU: lambda: sp.Max(0, e.args[0]),
-        log_base: lambda: sp.log(e.args[0]) / sp.log(e.args[1]),
-        softmax: lambda: e.elementary(),
-    }[type(e)]()
-
-
 def to_elementary(expr: sp.Expr) -> sp.Expr:
     """The same expression in SymPy's own functions only (for numeric work)."""
-    if not expr.has(*_EXGEN_FUNCTIONS):
+    if not expr.has(sigmoid, ReLU, log_base, softmax):
         return expr
-    return _replaced(expr)
-
-
-@functools.lru_cache(maxsize=8192)
-def _replaced(expr: sp.Expr) -> sp.Expr:
-    """`expr.replace(lambda e: isinstance(e, _EXGEN_FUNCTIONS), _elementary_form)`,
-    step for step as SymPy's replace walks (arguments first, then the node;
-    simultaneous), remembered per sub-tree: a derivation's expressions share
-    their sigma(z) and log_k(u) sub-trees, and replace() walks each anew."""
-    args = expr.args
-    if args:
-        new_args = tuple(_replaced(a) for a in args)
-        if args != new_args:
-            rebuilt = expr.func(*new_args)
-            # replace(): a node rebuilt into one of its replaced arguments is not replaced again.
-            if any(rebuilt == a and a != n for a, n in zip(args, new_args)):
-                return rebuilt
-            expr = rebuilt
-    if isinstance(expr, _EXGEN_FUNCTIONS):
-        value = _elementary_form(expr)
-        if value is not None and value != expr:
-            return value
-    return expr
+    return expr.replace(
+        lambda e: isinstance(e, (sigmoid, ReLU, log_base, softmax)),
+        lambda e: {
+            sigmoid: lambda: 1 / (1 + sp.exp(-e.args[0])),
+            ReLU: lambda: sp.Max(0, e.args[0]),
+            log_base: lambda: sp.log(e.args[0]) / sp.log(e.args[1]),
+            softmax: lambda: e.elementary(),
+        }[type(e)](),
+    )
