@@ -11,7 +11,10 @@ fewer than `MIN_POINTS` usable points is a failure, never a pass.
 exactly what a reader of the key would check.
 """
 
+import builtins
+import functools
 import random
+import types
 from dataclasses import dataclass
 
 import mpmath
@@ -82,6 +85,16 @@ def _numeric(fn, args):
 def numeric_function(symbols, expr: sp.Expr):
     """An mpmath function of `symbols`, or None where SymPy cannot build one
     (an expression holding zoo or nan is defined nowhere)."""
+    # The working precision is part of the key because a Float constant is
+    # rounded to it when compiled; symbols and expressions hash structurally.
+    return _numeric_function(tuple(symbols), expr, mpmath.mp.prec)
+
+
+@functools.lru_cache(maxsize=4096)
+def _numeric_function(symbols: tuple, expr: sp.Expr, prec: int):
+    """Compiled once per expression: a tree's nodes, the contract, the
+    friendliness and at-point checks evaluate the same expressions again.
+    The closures keep no state between calls, so sharing one changes no value."""
     form = numeric_form(expr)
     if form.has(sp.zoo, sp.nan):
         return None
@@ -100,6 +113,12 @@ def _partial(fn, args: list, index: int):
 
 def _close(got, want) -> bool:
     return abs(got - want) <= TOLERANCE * max(1, abs(got), abs(want))
+
+
+def _where(point: Point) -> str:
+    """The point as a failure message names it (built only on failure: it costs
+    more than the check itself)."""
+    return ", ".join(f"{s}={mpmath.nstr(v, 6)}" for s, v in point.items())
 
 
 def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: list[Point]) -> Verdict:
@@ -122,15 +141,14 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
             want = _partial(fn, args, index)
             if want is None:
                 continue  # not differentiable here (a kink or an edge of the domain)
-            where = ", ".join(f"{s}={mpmath.nstr(v, 6)}" for s, v in point.items())
             got = _numeric(claimed_fn, args)
             if got is None:
                 # The function has a derivative here; an answer without a value is wrong.
-                return Verdict(False, f"at {where}: the claimed derivative is undefined or complex, "
+                return Verdict(False, f"at {_where(point)}: the claimed derivative is undefined or complex, "
                                       f"numeric {mpmath.nstr(want, 12)}")
             usable += 1
             if not _close(got, want):
-                return Verdict(False, f"at {where}: claimed {mpmath.nstr(got, 12)}, numeric {mpmath.nstr(want, 12)}")
+                return Verdict(False, f"at {_where(point)}: claimed {mpmath.nstr(got, 12)}, numeric {mpmath.nstr(want, 12)}")
     if usable < MIN_POINTS:
         return Verdict(False, f"only {usable} usable points (need {MIN_POINTS})")
     return Verdict(True)
@@ -207,9 +225,23 @@ def _bound_points(bindings, points: list[Point]) -> list[Point]:
     return out or points
 
 
+@functools.cache
+def _parse_globals() -> dict:
+    """The namespace `parse_expr` builds on every call when given none (`from
+    sympy import *`, the builtin functions, Max and Min as max and min): the
+    same names, built once; it is most of a short string's parsing time."""
+    namespace: dict = {}
+    exec("from sympy import *", namespace)
+    namespace.update((name, obj) for name, obj in vars(builtins).items()
+                     if isinstance(obj, types.BuiltinFunctionType))
+    namespace["max"], namespace["min"] = sp.Max, sp.Min
+    return namespace
+
+
 def parse_check_string(text: str, names) -> sp.Expr:
     symbols = {n: sp.Symbol(n, real=True) for n in names}
-    return sp.parse_expr(text, local_dict=symbols)
+    # A copy: evaluating the parsed code may add names to its globals.
+    return sp.parse_expr(text, local_dict=symbols, global_dict=dict(_parse_globals()))
 
 
 def check_contract(check: dict, domain: Domain, rng: random.Random) -> Verdict:

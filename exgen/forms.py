@@ -13,15 +13,45 @@ import functools
 import re
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
+from sympy.core.function import AppliedUndef, DefinedFunction
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
 
 
 # Symbol names of the ML topics and how the course documents write them.
 SYMBOL_LATEX = {"yhat": r"\hat{y}"}
 
 
-class TextbookLatexPrinter(LatexPrinter):
+class RememberingPrinter:
+    """A SymPy printer that remembers each sub-expression's output: a
+    derivation prints every node's expression and result, and each holds its
+    children's, so most sub-expressions are printed many times.
+
+    Sound because the printers below print an expression the same way
+    wherever it occurs (their settings never change) and SymPy's == is
+    structural (x*2 and 2*x unevaluated, x and x real, 0.5 and 1/2 are all
+    unequal). Not remembered: calls with keyword arguments (a power's
+    exponent) and Floats, whose str() depends on the printing depth."""
+
+    MEMO_SIZE = 20_000  # sub-expressions kept at most (then forgotten all at once)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._memo: dict = {}
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, sp.Basic) or isinstance(expr, sp.Float):
+            return super()._print(expr, **kwargs)
+        memo = self._memo
+        out = memo.get(expr)
+        if out is None:
+            if len(memo) >= self.MEMO_SIZE:
+                memo.clear()
+            out = memo[expr] = super()._print(expr)
+        return out
+
+
+class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
     def __init__(self):
         super().__init__({"ln_notation": True, "fold_func_brackets": True})
 
@@ -106,16 +136,61 @@ def tex(expr) -> str:
     printer proves exp(-x^2 - 1) has a negative exponent and then calls
     simplify() (and imports sympy.physics) to decide how to typeset it."""
     if isinstance(expr, sp.Basic) and expr.free_symbols:
-        with sp.evaluate(False):  # the same tree, unevaluated forms included
-            expr = expr.xreplace({s: sp.Symbol(s.name) for s in expr.free_symbols
-                                  if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)})
+        expr = _without_assumptions(expr)
     return _PRINTER.doprint(expr)
+
+
+def _without_assumptions(expr: sp.Basic) -> sp.Basic:
+    """The same tree, unevaluated forms included, with each free Symbol
+    replaced by the Symbol of its name without assumptions."""
+    copy = _rebuilt(expr)
+    if copy is not None:
+        return copy
+    # Other heads (Piecewise, Derivative, ...) are rare: SymPy's own way,
+    # which clears SymPy's whole cache twice (entering and leaving evaluate).
+    with sp.evaluate(False):
+        return expr.xreplace({s: sp.Symbol(s.name) for s in expr.free_symbols
+                              if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)})
+
+
+# Constructors that, given evaluate=False, build exactly what they build under
+# `sympy.evaluate(False)` (they only read the global flag when not given one):
+# sums, products, powers, and functions without a constructor of their own
+# (exp, ln, sin, cos, tanh, sigma, log_k, ReLU, softmax, f(x)).
+_PLAIN_FUNCTION_NEW = (sp.Function.__new__, DefinedFunction.__new__, AppliedUndef.__new__)
+
+
+@functools.lru_cache(maxsize=16384)
+def _rebuilt(expr: sp.Basic) -> sp.Basic | None:
+    """`_without_assumptions` for trees of the heads above, without touching
+    the global evaluate flag (and so SymPy's cache); None for other trees.
+    Cached: a derivation's expressions share most of their sub-trees."""
+    if isinstance(expr, sp.Symbol):
+        return expr if isinstance(expr, sp.Dummy) else sp.Symbol(expr.name)
+    if not expr.args:
+        return expr
+    if not (isinstance(expr, (sp.Add, sp.Mul, sp.Pow))
+            or (isinstance(expr, sp.Function) and type(expr).__new__ in _PLAIN_FUNCTION_NEW)):
+        return None
+    args = tuple(_rebuilt(a) for a in expr.args)
+    if any(a is None for a in args):
+        return None
+    if all(new is old for new, old in zip(args, expr.args)):
+        return expr
+    return expr.func(*args, evaluate=False)
+
+
+class _PlainPrinter(RememberingPrinter, StrPrinter):
+    """`sympy.sstr` (a StrPrinter with default settings), remembering."""
+
+
+_PLAIN_PRINTER = _PlainPrinter()
 
 
 @functools.lru_cache(maxsize=8192)
 def plain(expr) -> str:
     """SymPy's own string form (the sheet.json strings), cached like `tex`."""
-    return sp.sstr(expr)
+    return _PLAIN_PRINTER.doprint(expr)
 
 
 def printed_length(expr: sp.Expr) -> int:

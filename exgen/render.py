@@ -28,7 +28,7 @@ from .errors import ExgenError
 from .forms import plain, tex
 from .rules import RULES
 from .sheet import Problem, Sheet
-from .steps import Step
+from .steps import Step, substituted
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -193,7 +193,7 @@ def _combination(step: Step) -> str | None:
             _wrap(parts["g"]), _wrap(df), _wrap(parts["f"]), _wrap(dg), tex(parts["g"] ** 2))
     if step.rule == "chain":
         outer, inner_d = subs
-        return r"%s \cdot %s" % (_wrap(outer.subs(parts["u"], parts["inner"])), _wrap(inner_d))
+        return r"%s \cdot %s" % (_wrap(substituted(outer, parts["u"], parts["inner"])), _wrap(inner_d))
     if step.rule == "constant_multiple":
         return r"%s \cdot %s" % (_wrap(parts["k"]), _wrap(subs[0]))
     if step.rule in ("sum", "difference"):

@@ -183,7 +183,7 @@ class Sheet:
 
 
 def identity(expr: sp.Expr, wrt, components=()) -> str:
-    function = sp.sstr([c for _, c in components]) if components else sp.sstr(expr)
+    function = plain(tuple(c for _, c in components)) if components else plain(expr)
     return f"{function} d/d{','.join(w.name for w in wrt)}"
 
 
@@ -356,8 +356,13 @@ def _candidates(options, index, level, order, position, seen, exhausted=frozense
             log.debug("problem %d attempt %d (%s, %s) rejected: %s", index + 1, attempt, chosen.name, level, reason)
 
 
-def _derivations(draft: Draft) -> tuple[Step, ...]:
-    trees = draft.steps or tuple(derive(draft.expr, w) for w in draft.wrt)
+def _trees(draft: Draft) -> tuple[Step, ...]:
+    """Each derivation tree before its answer is tidied."""
+    return draft.steps or tuple(derive(draft.expr, w) for w in draft.wrt)
+
+
+def _finished(draft: Draft, trees: tuple[Step, ...]) -> tuple[Step, ...]:
+    """The trees with their answers tidied (or in the course's preferred form)."""
     preferred = draft.preferred or (None,) * len(trees)
     via = draft.via or (None,) * len(trees)
     return tuple(finish(tree, pref, form) for tree, pref, form in zip(trees, preferred, via, strict=True))
@@ -390,12 +395,16 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if domain is None:
         return None, "no domain where every logarithm, root and denominator is defined"
     try:
-        derivations = _derivations(draft)
+        trees = _trees(draft)
     except UnsupportedExpression as exc:
         return None, str(exc)
     exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt,
                         draft.components, draft.point_values)
-    problem = Problem(index + 1, level, exercise, derivations)
+    # The rule filters read the trees before tidying (tidying, the costly part,
+    # only puts an uncounted "simplify" node on top, which `signature`,
+    # `steps`, `rules_used` and `_core_rule` all skip), so most rejected
+    # candidates are never tidied; which candidate is accepted does not change.
+    problem = Problem(index + 1, level, exercise, trees)
     if signature is not None and problem.signature != signature:
         return None, "not parallel: different rules or rule count"
     if not low <= problem.steps <= high:
@@ -404,6 +413,8 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
         return None, f"does not use {'/'.join(chosen.uses)}"
     if chosen.root and _core_rule(problem.derivation) not in chosen.root:
         return None, f"is a {_core_rule(problem.derivation)}, not a {'/'.join(chosen.root)}"
+    derivations = _finished(draft, trees)
+    problem = Problem(index + 1, level, exercise, derivations)
     # A constant derivative is too easy above "easy" for a function of x; a
     # topic with its own prompt (a gradient of w^T x + w_0) may ask for one.
     if level != "easy" and not draft.prompt and not any(a.free_symbols for a in problem.answers):

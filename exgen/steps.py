@@ -16,6 +16,8 @@ To teach the engine a new function: register its `Rule` in `rules.py` and add
 a row to `OUTER_RULES` (or a `@handles` handler for other shapes).
 """
 
+import functools
+import itertools
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -145,10 +147,17 @@ def _chain_symbol(ctx: Context, expr: sp.Expr) -> sp.Symbol:
     taken = ctx.taken | {s.name for s in expr.free_symbols}
     letters = _CHAIN_LETTERS[ctx.depth % len(_CHAIN_LETTERS):] + _CHAIN_LETTERS
     numbered = (f"u{i}" for i in range(1, 1000))
-    for name in (*letters, *numbered):
+    for name in itertools.chain(letters, numbered):
         if name not in taken:
             return sp.Symbol(name, real=True)
     raise UnsupportedExpression("the expression uses too many variable names")
+
+
+@functools.lru_cache(maxsize=4096)
+def substituted(expr: sp.Expr, old: sp.Expr, new: sp.Expr) -> sp.Expr:
+    """`expr.subs(old, new)`, remembered: the guidebook shows the chain
+    rule's f'(g(x)) that the derivation built."""
+    return expr.subs(old, new)
 
 
 def chain_step(expr: sp.Expr, wrt: sp.Symbol, outer_of: Callable[[sp.Expr], sp.Expr],
@@ -168,7 +177,7 @@ def _chain(expr: sp.Expr, wrt: sp.Symbol, ctx: Context,
     inside = ctx.inside_chain(u.name)
     outer_step = derive(outer, u, inside)
     inner_step = derive(inner, wrt, inside)
-    result = outer_step.result.subs(u, inner) * inner_step.result
+    result = substituted(outer_step.result, u, inner) * inner_step.result
     return Step("chain", expr, wrt, result,
                 parts=(("outer", outer), ("inner", inner), ("u", u)),
                 substeps=(outer_step, inner_step), bindings=((u, inner),))
