@@ -290,3 +290,8 @@ def magnitude_at(expr: sp.Expr, variables, point: Point) -> float:
     with mpmath.workdps(DIGITS):
         value = _numeric(fn, [point[s] for s in symbols])
     return float("inf") if value is None else float(abs(value))
+
+
+def forget() -> None:
+    """Drop the compiled numeric functions (see `forms.forget`)."""
+    _numeric_function.cache_clear()

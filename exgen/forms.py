@@ -227,3 +227,12 @@ def _numeric_factor_out(expr: sp.Expr) -> sp.Expr:
         return expr
     factored = sp.Mul(content, rest, evaluate=False)
     return factored if visible_length(factored) <= visible_length(expr) + 2 else expr
+
+
+def forget() -> None:
+    """Drop every remembered printing (a roster worker between students: the
+    next sheet's expressions are new, and a full memo costs tens of MB)."""
+    for remembered in (tex, plain, _rebuilt):
+        remembered.cache_clear()
+    _PRINTER._memo.clear()
+    _PLAIN_PRINTER._memo.clear()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sympy
 
-from . import __version__
+from . import __version__, check, forms, steps
 from .compile import compile_all, find_engine
 from .errors import ExgenError, TexFailed, TexMissing
 from .output import prepare_folder, write_files
@@ -212,6 +212,10 @@ def _student_files(job) -> dict[str, bytes]:
     """One student's sheet, guidebook and JSON (and PDFs): a worker process's job."""
     options, template_dir, pdf = job
     sheets, files = render_all(options, template_dir)
+    # Another student's sheet shares few expressions with this one: what the
+    # printers and the oracle remember would only grow the worker.
+    for module in (forms, check, steps):
+        module.forget()
     if pdf:
         with tempfile.TemporaryDirectory(prefix="exgen-student-") as scratch:
             files.update(compile_files(files, Path(scratch), jobs=1))

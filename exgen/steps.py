@@ -318,3 +318,8 @@ def first_principles(expr: sp.Expr, wrt: sp.Symbol) -> Step:
     limit = sp.factor(simplified.subs(h, 0))  # -1/(x + 3)^2, not -1/(x^2 + 6x + 9)
     return Step("first_principles", expr, wrt, limit,
                 parts=(("h", h), ("quotient", quotient), ("expanded", expanded / h), ("simplified", simplified)))
+
+
+def forget() -> None:
+    """Drop the remembered substitutions (see `forms.forget`)."""
+    substituted.cache_clear()

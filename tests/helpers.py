@@ -61,8 +61,8 @@ def verify_sheet_path() -> Path:
     pytest.skip(message)
 
 
-def run_verify_sheet(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(verify_sheet_path()), str(path)],
+def run_verify_sheet(*paths: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(verify_sheet_path()), *map(str, paths)],
                           capture_output=True, text=True, timeout=170)
 
 
