@@ -159,7 +159,7 @@ def check_tree(step, points: list[Point]) -> Verdict:
     verdict = derivative_agrees(step.expr, step.wrt, step.result, points)
     if not verdict.ok:
         return Verdict(False, f"{step.rule} step on {sp.sstr(step.expr)}: {verdict.detail}")
-    if step.rule == "simplify" and step.parts:
+    if step.rule == "simplify" and "via" in dict(step.parts):
         verdict = expressions_agree(dict(step.parts)["via"], step.result, points)
         if not verdict.ok:
             return Verdict(False, f"simplify step: the intermediate form is not the result: {verdict.detail}")
@@ -252,14 +252,21 @@ def check_contract(check: dict, domain: Domain, rng: random.Random) -> Verdict:
     if isinstance(expr, sp.MatrixBase):
         # A Jacobian: entry (i, j) is d component_i / d wrt_j.
         jacobian = parse_check_string(check["answer"], names)
-        if jacobian.shape != (len(expr), len(wrt_names)):
-            return Verdict(False, f"the Jacobian is {jacobian.shape}, expected {(len(expr), len(wrt_names))}")
+        if not isinstance(jacobian, sp.MatrixBase) or jacobian.shape != (len(expr), len(wrt_names)):
+            return Verdict(False, f"the answer is not a {len(expr)} x {len(wrt_names)} Matrix")
         pairs = [(component, name, jacobian[i, j]) for i, component in enumerate(expr)
                  for j, name in enumerate(wrt_names)]
     else:
         answers = [check["answer"]] if isinstance(check["wrt"], str) else list(check["answer"])
         pairs = [(expr, name, parse_check_string(answer, names))
                  for name, answer in zip(wrt_names, answers, strict=True)]
+    if "at" in check:
+        # Values at a point: each is the derivative there (exact values, so the point is exact too).
+        point = {sp.Symbol(n, real=True): sp.Rational(parse_check_string(str(v), ())) for n, v in check["at"].items()}
+        for function, name, answer in pairs:
+            if not value_agrees(function, sp.Symbol(name, real=True), answer, point):
+                return Verdict(False, f"d/d{name} {sp.sstr(function)} at {check['at']}: the value {answer} is wrong")
+        return Verdict(True)
     variables = [sp.Symbol(n, real=True) for n in names]
     points = sample_points(domain, variables, rng)
     for function, name, answer in pairs:
@@ -272,12 +279,12 @@ def check_contract(check: dict, domain: Domain, rng: random.Random) -> Verdict:
 def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> bool:
     """Is `value` the derivative of `expr` at `point` (numerically, 30 digits)?"""
     exact = {s: sp.Rational(v) for s, v in point.items()}
-    mp_point = {s: mpmath.mpf(v.p) / v.q for s, v in exact.items()}
-    symbols = sorted(set(mp_point) | expr.free_symbols, key=lambda s: s.name)
-    if any(s not in mp_point for s in symbols):
+    symbols = sorted(set(exact) | expr.free_symbols, key=lambda s: s.name)
+    if any(s not in exact for s in symbols):
         return False
     fn = numeric_function(symbols, expr)
     with mpmath.workdps(DIGITS):
+        mp_point = {s: mpmath.mpf(v.p) / v.q for s, v in exact.items()}
         want = _partial(fn, [mp_point[s] for s in symbols], symbols.index(wrt))
         got = _numeric(numeric_function([], value), [])
     return want is not None and got is not None and _close(got, want)

@@ -108,6 +108,9 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
     click.echo(f"sheet {options.code}: {options.total} problems{versions_note} -> {folder}")
     for path in result.written:
         click.echo(f"  {path}")
+    if result.removed:
+        click.echo(f"removed {len(result.removed)} files an earlier run wrote here and this one does not: "
+                   + ", ".join(path.name for path in result.removed))
 
 
 def _make_roster(options, roster, folder, pdf, template_dir, jobs):

@@ -101,6 +101,8 @@ class Exercise:
     prompt: str = ""
     components: tuple[tuple[str, sp.Expr], ...] = ()
     point_values: tuple = ()
+    # The topic gives the values (logits): the same function at another point is another problem.
+    at_point: bool = False
 
     @property
     def targets(self) -> tuple[tuple[str, sp.Expr, sp.Symbol], ...]:

@@ -38,6 +38,7 @@ OUTPUT_NAME = re.compile(r"^(?:[\w.-]+-)?(?:exercises|guidebook|sheet)(?:-[A-Z])
 class MakeResult:
     sheets: tuple[Sheet, ...]
     written: tuple[Path, ...]
+    removed: tuple[Path, ...] = ()  # an earlier run's files this run replaces by nothing
 
     @property
     def sheet(self) -> Sheet:
@@ -88,7 +89,7 @@ def make(options: SheetOptions, out: Path, pdf: bool = True, template_dir: Path 
             find_engine()
         except TexMissing as exc:
             files[MANIFEST] = manifest(options, sheets, files, pdf=False)
-            written = write_files(folder, files)
+            written, _ = _write_output(folder, files)
             raise TexMissing(f"{exc}; wrote {len(written)} .tex/.json files to {folder}, "
                              "or pass --no-pdf to skip PDFs") from None
         files.update(compile_files(files, folder, jobs))
@@ -96,11 +97,17 @@ def make(options: SheetOptions, out: Path, pdf: bool = True, template_dir: Path 
         if failed.is_dir():
             shutil.rmtree(failed, ignore_errors=True)
     files[MANIFEST] = manifest(options, sheets, files, pdf=pdf)
+    return MakeResult(sheets, *_write_output(folder, files))
+
+
+def _write_output(folder: Path, files: dict[str, bytes]) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """Write the files, then remove what the earlier run here wrote and this
+    one did not; (written, removed)."""
     stale = _stale_outputs(folder, files)
     written = tuple(write_files(folder, files))
     for path in stale:
         path.unlink(missing_ok=True)
-    return MakeResult(sheets, written)
+    return written, tuple(stale)
 
 
 def _stale_outputs(folder: Path, files: dict[str, bytes]) -> list[Path]:

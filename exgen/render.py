@@ -93,7 +93,10 @@ def fit(latex: str, share: str = "0.58", limit: int = LONG_ROW) -> str:
 # Past this many visible characters a row shrunk to fit would be too small to
 # read; it is split into two rows at a top-level operator instead.
 SPLIT_ROW = 70
-_TOKENS = re.compile(r"\\left[(\[.|]|\\right[)\].|]|[{}]| \+ | - | \\cdot | (?=[\\A-Za-z0-9])")
+_TOKENS = re.compile(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\left[(\[.|]|\\right[)\].|]|[{}]"
+                     r"| \+ | - | \\cdot | (?=[\\A-Za-z0-9])")
+# A command with its sub- and superscripts (\ln^{2}, \log_{2}): what follows is its argument.
+_COMMAND_BEFORE = re.compile(r"\\[A-Za-z]+(?:[_^](?:\{[^{}]*\}|[A-Za-z0-9]))*$")
 
 
 def _split_point(latex: str) -> tuple[int, int, str] | None:
@@ -103,14 +106,16 @@ def _split_point(latex: str) -> tuple[int, int, str] | None:
     depth, middle, found = 0, _visible(latex) / 2, {}
     for match in _TOKENS.finditer(latex):
         token = match.group()
-        if token == "{" or token.startswith(r"\left"):
+        if token == "{" or token.startswith((r"\left", r"\begin")):
             depth += 1
-        elif token == "}" or token.startswith(r"\right"):
+        elif token == "}" or token.startswith((r"\right", r"\end")):
             depth -= 1
         elif depth == 0:
-            kind = "sum" if token.strip() in "+-" else "cdot" if "cdot" in token else "factor"
-            operator = token.strip() or r"\cdot"
-            found.setdefault(kind, []).append((match.start(), match.end(), operator))
+            operator = token.strip()
+            if not operator and _COMMAND_BEFORE.search(latex, 0, match.start()):
+                continue  # \ln x: a function and its argument stay together
+            kind = "sum" if operator in ("+", "-") else "cdot" if operator else "factor"
+            found.setdefault(kind, []).append((match.start(), match.end(), operator or r"\cdot"))
     for kind in ("sum", "cdot", "factor"):
         if found.get(kind):
             return min(found[kind], key=lambda place: abs(_visible(latex[:place[0]]) - middle))

@@ -121,9 +121,11 @@ class Problem:
     @property
     def identity(self) -> str:
         """Two problems are the same when they ask the same derivatives of the
-        same function (at the same point, for values at a point)."""
+        same function (at the same point, where the topic gives the values:
+        a softmax at other logits is another exercise; with --at-point only,
+        the same function twice would be a near-copy)."""
         asked = identity(self.exercise.expr, self.exercise.wrt, self.exercise.components)
-        return asked + (f" at {sp.sstr(self.at)}" if self.at else "")
+        return asked + (f" at {plain(self.at)}" if self.exercise.at_point else "")
 
     @property
     def signature(self) -> tuple:
@@ -385,8 +387,8 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     expr = draft.expr
     if not expr.free_symbols:
         return None, "constant function"
-    evaluated = at_point or draft.at_point  # then the point decides (below) whether it is new
-    if not evaluated and identity(expr, draft.wrt, draft.components) in seen:
+    evaluated = at_point or draft.at_point
+    if not draft.at_point and identity(expr, draft.wrt, draft.components) in seen:
         return None, "duplicate of an earlier problem"
     if _tower_height(expr) > 2:
         return None, "an exponential tower (e^e^e^x): astronomically large, no friendly example"
@@ -399,7 +401,7 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     except UnsupportedExpression as exc:
         return None, str(exc)
     exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt,
-                        draft.components, draft.point_values)
+                        draft.components, draft.point_values, draft.at_point)
     # The rule filters read the trees before tidying (tidying, the costly part,
     # only puts an uncounted "simplify" node on top, which `signature`,
     # `steps`, `rules_used` and `_core_rule` all skip), so most rejected
@@ -437,9 +439,15 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
         return None, f"failed the check: {verdict.detail}"
     if evaluated:
         problem, reason = _at_point(problem, rng)
-        if problem is not None and problem.identity in seen:
+        if problem is None:
+            return None, reason
+        if problem.identity in seen:
             return None, "duplicate of an earlier problem at the same point"
-        return problem, reason
+        # The published values, read back from their strings like every other answer.
+        verdict = check_contract(problem.check, domain, rng)
+        if not verdict.ok:
+            log.info("dropped a candidate whose values failed the independent check: %s", verdict.detail)
+            return None, f"failed the check: {verdict.detail}"
     return problem, ""
 
 

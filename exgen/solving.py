@@ -39,9 +39,9 @@ class Solved:
         latexes = [tex(t.result) for t in self.trees]
         steps = [step_json(t, len(self.variables) > 1) for t in self.trees]
         one = self.single
-        paths = {"z": sp.sstr(self.outer), **{x.name: sp.sstr(x_t) for x, x_t in self.paths}}
+        chain = {"function": sp.sstr(self.outer), "paths": {x.name: sp.sstr(x_t) for x, x_t in self.paths}}
         return {
-            **({"chain": paths} if self.paths else {}),
+            **({"chain": chain} if self.paths else {}),
             "expr": sp.sstr(self.expr),
             "variables": [v.name for v in self.variables],
             "wrt": self.wrt[0].name if one else [w.name for w in self.wrt],
@@ -56,7 +56,7 @@ class Solved:
             head = f"d/d{w.name} {sp.sstr(self.expr)}"
             if self.paths:
                 given = ", ".join(f"{x.name} = {sp.sstr(x_t)}" for x, x_t in self.paths)
-                head = f"dz/d{w.name} for z = {sp.sstr(self.outer)}, {given}"
+                head = f"d/d{w.name} f({', '.join(x.name for x, _ in self.paths)}) for f = {sp.sstr(self.outer)}, {given}"
                 constants = sorted(self.outer.free_symbols - {x for x, _ in self.paths}, key=lambda s: s.name)
                 if constants:
                     head += f" ({', '.join(c.name for c in constants)} constant)"
@@ -149,8 +149,8 @@ def _defined_points(expr: sp.Expr, variables, rng, n: int = 6) -> list:
                 if len(points) == n:
                     return points
     if not points:
-        raise ExgenError(f"{sp.sstr(expr)} has no real value at any point exgen tried (|x| up to "
-                         f"{_BOXES[-1]:g}); it is not a real function there")
+        raise ExgenError(f"{sp.sstr(expr)} has no real value at any point exgen tried (every variable between "
+                         f"-{_BOXES[-1]:g} and {_BOXES[-1]:g}); it is not a real function there")
     return points
 
 

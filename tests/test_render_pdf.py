@@ -119,8 +119,21 @@ def test_a_no_pdf_run_over_a_compiled_folder_removes_the_old_pdfs(tmp_path, tex)
     out = tmp_path / "sheet"
     assert run_cli("make", "--count", "2", "--seed", "1", "--out", out).exit_code == 0
     assert (out / "guidebook.pdf").is_file()
-    assert run_cli("make", "--count", "2", "--seed", "2", "--no-pdf", "--out", out).exit_code == 0
+    rerun = run_cli("make", "--count", "2", "--seed", "2", "--no-pdf", "--out", out)
+    assert rerun.exit_code == 0
     assert not any(p.suffix == ".pdf" for p in out.iterdir())  # they were another sheet's
+    assert "removed 2 files" in rerun.output and "guidebook.pdf" in rerun.output
+
+
+def test_a_run_without_tex_also_removes_the_earlier_pdfs(tmp_path, tex, monkeypatch):
+    out = tmp_path / "sheet"
+    assert run_cli("make", "--count", "2", "--seed", "1", "--out", out).exit_code == 0
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert_user_error(run_main("make", "--count", "2", "--seed", "2", "--out", out), "pdflatex")
+    assert not any(p.suffix == ".pdf" for p in out.iterdir())
+    assert json.loads((out / "sheet.json").read_text())["seed"] == 2
 
 
 def test_exercise_pdf_numbers_the_problems_1_to_20(seed7):

@@ -50,7 +50,7 @@ def test_multivariable_chain_by_let_matches_the_derivative_of_the_composition():
         result = run_cli("solve", outer, "--let", f"x={x_t}", "--let", f"y={y_t}", "--format", "json")
         assert result.exit_code == 0, result.output
         data = json.loads(result.output)
-        assert data["wrt"] == "t" and data["chain"] == {"z": sp.sstr(_plain(outer)), "x": x_t, "y": y_t}
+        assert data["wrt"] == "t" and data["chain"] == {"function": sp.sstr(_plain(outer)), "paths": {"x": x_t, "y": y_t}}
         composed = _plain(outer).subs({X_: _plain(x_t), Y_: _plain(y_t)})
         assert_derivative(composed, T, _plain(data["answer"]), points, context=f"{outer}, x={x_t}, y={y_t}")
         tree = data["steps"]
@@ -68,6 +68,14 @@ def test_multivariable_chain_guidebook_shows_each_term_and_partials():
     assert r"\frac{d}{dt}\left[\cos {t}\right] &= - \sin {t}" in flat
     assert (r"\frac{\partial f}{\partial x} \frac{dx}{dt} + \frac{\partial f}{\partial y} \frac{dy}{dt}"
             r" \\ &= 2 x y \cdot \left(- \sin {t}\right) + x^{2} \cdot 2 t \\ &=") in flat
+
+
+def test_a_path_may_be_called_z():
+    result = run_cli("solve", "z*y", "--let", "z=cos(t)", "--let", "y=t", "--format", "json")
+    data = json.loads(result.output)
+    assert data["chain"] == {"function": "y*z", "paths": {"z": "cos(t)", "y": "t"}}
+    text = run_cli("solve", "z*y", "--let", "z=cos(t)", "--let", "y=t").output
+    assert text.splitlines()[0] == "d/dt f(z, y) for f = y*z, z = cos(t), y = t"
 
 
 def test_let_mistakes_are_one_line_errors():
