@@ -128,7 +128,10 @@ def _make_roster(options, roster, folder, pdf, template_dir, jobs):
 
         result = make_roster(options, students, folder, pdf=pdf, template_dir=template_dir, jobs=jobs,
                              progress=progress)
-    click.echo(f"{len(students)} students -> {folder} ({len(result.written)} files; roster-key.csv maps id to code)")
+    click.echo(f"{len(students)} student{'s' if len(students) != 1 else ''} -> {folder} ({len(result.written)} files; roster-key.csv maps id to code)")
+    if result.removed:
+        click.echo(f"removed {len(result.removed)} files an earlier run wrote here and this one does not: "
+                   + ", ".join(path.name for path in result.removed))
 
 
 def _refuse_template_folder(folder: Path) -> None:

@@ -249,6 +249,7 @@ def make_roster(options: SheetOptions, students, out: Path, pdf: bool = True, te
         escape(student.name)  # refuse what TeX cannot print before any work starts
     per_student = [dataclasses.replace(options, student=s.id, student_name=s.name, versions=1) for s in students]
     jobs = jobs or os.cpu_count() or 1
+    earlier = _stale_outputs(folder, {})  # read before this run overwrites the manifest
     digests: dict[str, str] = {}
     written: list[Path] = []
     context = multiprocessing.get_context("fork")
@@ -270,7 +271,11 @@ def make_roster(options: SheetOptions, students, out: Path, pdf: bool = True, te
         files.update(_merged([o.student for o in per_student], folder))
     digests.update({name: _digest(data) for name, data in files.items()})
     files[MANIFEST] = manifest(options, (), digests, pdf=pdf, students=students)
-    return MakeResult((), tuple(sorted(written + write_files(folder, files))))
+    written += write_files(folder, files)
+    removed = tuple(path for path in earlier if path.name not in digests and path.name != MANIFEST)
+    for path in removed:
+        path.unlink(missing_ok=True)  # a student no longer on the roster, PDFs before --no-pdf
+    return MakeResult((), tuple(sorted(written)), removed)
 
 
 def _merged(ids, folder: Path) -> dict[str, bytes]:

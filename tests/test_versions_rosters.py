@@ -102,6 +102,19 @@ def test_a_roster_gives_each_student_an_own_sheet_and_is_the_same_on_any_number_
     assert checked.returncode == 0, checked.stdout
 
 
+def test_a_smaller_roster_in_the_same_folder_removes_the_departed_students_files(tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    out = tmp_path / "class"
+    assert run_main("make", "--count", "2", "--roster", roster, "--no-pdf", "--out", out).code == 0
+    (out / "notes.txt").write_text("mine")
+    roster.write_text("id,name\ns1,Ada Lovelace\n", encoding="utf-8")
+    rerun = run_main("make", "--count", "2", "--roster", roster, "--no-pdf", "--out", out)
+    assert rerun.code == 0 and "removed 6 files" in rerun.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "notes.txt", "roster-key.csv",
+                                                    "s1-exercises.tex", "s1-guidebook.tex", "s1-sheet.json"]
+
+
 @pytest.mark.parametrize("text, fragment", [
     ("name,id\n", "no students"),
     ("id,fullname\ns1,Ada\n", "id and name"),
