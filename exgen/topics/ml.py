@@ -234,7 +234,8 @@ def _softmax_elementary(i: int, z) -> sp.Expr:
 
 def _softmax_jacobian(z, row: int, column: int) -> Draft:
     """The whole Jacobian at given logits. A diagonal entry (row, row) and an
-    off-diagonal one (row, column) are derived in full with the quotient rule;
+    off-diagonal one (row, column) are derived in full from e^{z_i} / sum_j
+    e^{z_j} (the quotient rule; off the diagonal the numerator is a constant);
     the other entries follow from the softmax rule those two derivations
     establish. Every entry is its own checked tree, and sheet.json holds the
     K x K Matrix."""
