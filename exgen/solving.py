@@ -18,7 +18,7 @@ from .forms import tex
 from .parsing import VARIABLE, parse_user_expression
 from .render import solution_latex, solution_text, step_json
 from .seeding import rng_for
-from .steps import Step, multivariable_chain, solve
+from .steps import Step, finish, multivariable_chain, solve
 
 SOLVE_SECONDS = 10.0
 
@@ -172,7 +172,7 @@ def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ..
     try:
         with time_budget(SOLVE_SECONDS):
             if paths:
-                trees = (multivariable_chain(outer, paths, wrt[0]),)
+                trees = (finish(multivariable_chain(outer, paths, wrt[0])),)
             else:
                 trees = tuple(solve(expr, w) for w in wrt)
             rng = rng_for("solve", sp.sstr(expr))

@@ -54,6 +54,8 @@ def test_multivariable_chain_by_let_matches_the_derivative_of_the_composition():
         composed = _plain(outer).subs({X_: _plain(x_t), Y_: _plain(y_t)})
         assert_derivative(composed, T, _plain(data["answer"]), points, context=f"{outer}, x={x_t}, y={y_t}")
         tree = data["steps"]
+        if tree["rule"] == "simplify":  # the result tidied, shown as its own step
+            (tree,) = tree["substeps"]
         assert tree["rule"] == "multivariable_chain"
         # f_x, f_y, then x'(t), y'(t): each partial by its own variable, each rate by t.
         assert [s["wrt"] for s in tree["substeps"]] == ["x", "y", "t", "t"]
