@@ -165,7 +165,8 @@ _MODULES = [{"Heaviside": _heaviside}, "mpmath"]
 
 
 def real_value(fn, args):
-    """fn(*args) as a finite real mpf, or None (undefined, complex, infinite)."""
+    """fn(*args) as a finite real mpf, or None (undefined, complex, infinite).
+    Written apart from exgen's oracle on purpose: the tests judge it."""
     try:
         value = fn(*args)
     except (ZeroDivisionError, ValueError, OverflowError, TypeError):

@@ -172,3 +172,16 @@ def test_check_tree_catches_one_wrong_node():
     broken = damage(tree)
     assert broken != tree
     assert not check_tree(broken, points).ok
+
+
+@pytest.mark.parametrize("check, right", [
+    ({"variables": ["x"], "expr": "x**3", "wrt": "x", "answer": "12", "at": {"x": 2}}, True),
+    ({"variables": ["x"], "expr": "x**3", "wrt": "x", "answer": "8", "at": {"x": 2}}, False),
+    ({"variables": ["x"], "expr": "exp(x)", "wrt": "x", "answer": "exp(1/2)", "at": {"x": "1/2"}}, True),
+    ({"variables": ["z1", "z2"], "expr": "Matrix([exp(z1)/(exp(z1) + exp(z2)), exp(z2)/(exp(z1) + exp(z2))])",
+      "wrt": ["z1", "z2"], "answer": "Matrix([[1/4, -1/4], [-1/4, 1/4]])", "at": {"z1": 0, "z2": 0}}, True),
+    ({"variables": ["z1", "z2"], "expr": "Matrix([exp(z1)/(exp(z1) + exp(z2)), exp(z2)/(exp(z1) + exp(z2))])",
+      "wrt": ["z1", "z2"], "answer": "Matrix([[1/4, 1/4], [-1/4, 1/4]])", "at": {"z1": 0, "z2": 0}}, False),
+])
+def test_the_contract_check_reads_values_at_the_stated_point(check, right):
+    assert check_contract(check, Domain(), random.Random(0)).ok is right
