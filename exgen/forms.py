@@ -169,8 +169,7 @@ def _rebuilt(expr: sp.Basic) -> sp.Basic | None:
         return expr if isinstance(expr, sp.Dummy) else sp.Symbol(expr.name)
     if not expr.args:
         return expr
-    if not (isinstance(expr, (sp.Add, sp.Mul, sp.Pow))
-            or (isinstance(expr, sp.Function) and type(expr).__new__ in _PLAIN_FUNCTION_NEW)):
+    if not _rebuilds_exactly(expr):
         return None
     args = tuple(_rebuilt(a) for a in expr.args)
     if any(a is None for a in args):
@@ -178,6 +177,37 @@ def _rebuilt(expr: sp.Basic) -> sp.Basic | None:
     if all(new is old for new, old in zip(args, expr.args)):
         return expr
     return expr.func(*args, evaluate=False)
+
+
+def exact_dumps(obj) -> bytes:
+    """`pickle.dumps(obj)` that keeps every expression exactly as built.
+
+    SymPy pickles an expression as its head and arguments and rebuilds it by
+    calling the head, which evaluates: the tidied 2 (w_0 + 3) would come back
+    as 2 w_0 + 6. Sums, products, powers and plain functions are rebuilt here
+    with evaluate=False, which rebuilds exactly (see `_PLAIN_FUNCTION_NEW`);
+    other heads (symbols, numbers, matrices) pickle as SymPy pickles them."""
+    import io
+    import pickle
+
+    class ExactPickler(pickle.Pickler):
+        def reducer_override(self, expr):
+            if isinstance(expr, sp.Basic) and expr.args and _rebuilds_exactly(expr):
+                return _unevaluated, (expr.func, expr.args)
+            return NotImplemented
+
+    buffer = io.BytesIO()
+    ExactPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buffer.getvalue()
+
+
+def _rebuilds_exactly(expr: sp.Basic) -> bool:
+    return (isinstance(expr, (sp.Add, sp.Mul, sp.Pow))
+            or (isinstance(expr, sp.Function) and type(expr).__new__ in _PLAIN_FUNCTION_NEW))
+
+
+def _unevaluated(head, args):
+    return head(*args, evaluate=False)
 
 
 class _PlainPrinter(RememberingPrinter, StrPrinter):

@@ -26,7 +26,7 @@ from .compile import compile_all, find_engine
 from .errors import ExgenError, TexFailed, TexMissing
 from .output import prepare_folder, write_files
 from .render import make_environment, problem_json, render_answer_key, render_documents
-from .sheet import Section, Sheet, SheetOptions, build_versions, validate
+from .sheet import Section, Sheet, SheetOptions, build_versions, usable_cores, validate
 
 MANIFEST = "manifest.json"
 # The names exgen gives its files (a student's id may prefix them); nothing else is ever removed.
@@ -45,8 +45,9 @@ class MakeResult:
         return self.sheets[0]
 
 
-def render_all(options: SheetOptions, template_dir: Path | None = None) -> tuple[tuple[Sheet, ...], dict[str, bytes]]:
-    sheets = build_versions(options)
+def render_all(options: SheetOptions, template_dir: Path | None = None,
+               jobs: int = 1) -> tuple[tuple[Sheet, ...], dict[str, bytes]]:
+    sheets = build_versions(options, jobs)
     env = make_environment(template_dir)
     files: dict[str, bytes] = {}
     for sheet in sheets:
@@ -83,7 +84,8 @@ def make(options: SheetOptions, out: Path, pdf: bool = True, template_dir: Path 
          jobs: int | None = None) -> MakeResult:
     validate(options)  # before anything is created on disk
     folder = prepare_folder(out)
-    sheets, files = render_all(options, template_dir)
+    cores = usable_cores()
+    sheets, files = render_all(options, template_dir, min(jobs, cores) if jobs else cores)
     if pdf:
         try:
             find_engine()
@@ -189,7 +191,7 @@ def verify(folder: Path, template_dir: Path | None = None) -> Verification:
             files = {p.name: p.read_bytes() for p in Path(scratch).iterdir() if p.is_file()}
         sheets = ()
     else:
-        sheets, files = render_all(options, template_dir)
+        sheets, files = render_all(options, template_dir, usable_cores())
         if data.get("pdf"):
             with tempfile.TemporaryDirectory(prefix="exgen-verify-") as scratch:
                 files.update(compile_files(files, Path(scratch)))

@@ -18,6 +18,7 @@ all within a per-problem time budget. Rejections are logged (logger
 
 import functools
 import logging
+import pickle
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -30,7 +31,7 @@ from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
 from .compose import Draft, Exercise, choose_domain
 from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
-from .forms import plain, tex
+from .forms import exact_dumps, plain, tex
 from .functions import log_base, to_elementary
 from .rules import RULES
 from .seeding import rng_for, short_code
@@ -236,50 +237,47 @@ def build_sheet(options: SheetOptions) -> Sheet:
     return build_versions(replace(options, versions=1))[0]
 
 
-def build_versions(options: SheetOptions) -> tuple[Sheet, ...]:
+def build_versions(options: SheetOptions, jobs: int = 1) -> tuple[Sheet, ...]:
     """Versions A, B, ...: problem k has the same topic, level, rule count and
     multiset of rules in every version, with a different function; no
     function appears twice across versions. A problem of version A is kept
     only once every other version has its parallel. With `shuffle`, versions
-    after A permute their problems."""
+    after A permute their problems. `jobs` processes share the work; the
+    sheets are the same for every `jobs`."""
     validate(options)
     # A safety net, not a limit a sheet normally meets: a run that cannot fill
     # its sheet stops and says where it starved instead of searching for hours.
     deadline = time.monotonic() + SHEET_SECONDS * options.versions
     letters = [chr(ord("A") + v) for v in range(options.versions)]
+    slots = _slots(options)
+    jobs = min(jobs, len(slots)) if options.versions == 1 and _can_fork() else 1
+    guesses = _speculate(options, slots, jobs) if jobs > 1 else {}
     seen: set[str] = set()
     columns: list[list[Problem]] = [[] for _ in letters]
-    index = 0
-    for number, part in enumerate(options.parts):
-        per_level: dict[str, int] = {}
-        for level in level_plan(part.count, part.difficulty, part.topics):
-            order = list(_eligible(part.topics, level))
-            rng_for(options.key, "topic-order", level, *([number] if options.sections else [])).shuffle(order)
-            position = per_level.get(level, 0)
-            per_level[level] = position + 1
-            row = None
-            exhausted: set[str] = set()  # topics without enough different parallel problems
-            for original in _candidates(options, index, level, order, position, seen, exhausted):
-                if time.monotonic() > deadline:
-                    break
-                row = _parallels(options, letters[1:], index, original, seen)
-                if row is not None:
-                    break
-                exhausted.add(original.exercise.topic)
-            if row is None and time.monotonic() > deadline:
-                raise SheetStarved(
-                    f"gave up after {SHEET_SECONDS * options.versions:g} s at problem {index + 1} ({level}, topics "
-                    f"{', '.join(t.name for t in order)}): too few problems fit; try more topics or fewer problems")
-            if row is None:
-                raise SheetStarved(
-                    f"could not fill problem {index + 1} at {level} difficulty from topics "
-                    f"{', '.join(t.name for t in order)}"
-                    + (f" in {options.versions} parallel versions; try fewer versions or more topics"
-                       if options.versions > 1 else "; try more topics or another difficulty"))
-            for column, problem in zip(columns, row):
-                seen.add(problem.identity)
-                column.append(replace(problem, section=part.title))
-            index += 1
+    for slot in slots:
+        index, level, order = slot.index, slot.level, slot.order
+        row = None
+        exhausted: set[str] = set()  # topics without enough different parallel problems
+        for original in _candidates(options, slot, seen, exhausted, guesses.get(index)):
+            if time.monotonic() > deadline:
+                break
+            row = _parallels(options, letters[1:], index, original, seen)
+            if row is not None:
+                break
+            exhausted.add(original.exercise.topic)
+        if row is None and time.monotonic() > deadline:
+            raise SheetStarved(
+                f"gave up after {SHEET_SECONDS * options.versions:g} s at problem {index + 1} ({level}, topics "
+                f"{', '.join(t.name for t in order)}): too few problems fit; try more topics or fewer problems")
+        if row is None:
+            raise SheetStarved(
+                f"could not fill problem {index + 1} at {level} difficulty from topics "
+                f"{', '.join(t.name for t in order)}"
+                + (f" in {options.versions} parallel versions; try fewer versions or more topics"
+                   if options.versions > 1 else "; try more topics or another difficulty"))
+        for column, problem in zip(columns, row):
+            seen.add(problem.identity)
+            column.append(replace(problem, section=slot.section))
     sheets = []
     for letter, column in zip(letters, columns):
         if options.shuffle and letter != "A":
@@ -287,6 +285,90 @@ def build_versions(options: SheetOptions) -> tuple[Sheet, ...]:
             column = [replace(p, number=i + 1) for i, p in enumerate(column)]
         sheets.append(Sheet(options, tuple(column), letter if options.versions > 1 else ""))
     return tuple(sheets)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Problem `index` of a sheet before it is drawn: its level, the order in
+    which topics are tried, and its place among the problems of that level."""
+
+    index: int
+    level: str
+    order: tuple[Topic, ...]
+    position: int
+    section: str
+
+
+def _slots(options: SheetOptions) -> tuple[Slot, ...]:
+    slots = []
+    for number, part in enumerate(options.parts):
+        per_level: dict[str, int] = {}
+        for level in level_plan(part.count, part.difficulty, part.topics):
+            order = list(_eligible(part.topics, level))
+            rng_for(options.key, "topic-order", level, *([number] if options.sections else [])).shuffle(order)
+            position = per_level.get(level, 0)
+            per_level[level] = position + 1
+            slots.append(Slot(len(slots), level, tuple(order), position, part.title))
+    return tuple(slots)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: more processes than that would
+    share cores, and a candidate slowed past its time budget would be dropped
+    where one process on its own core keeps it."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _can_fork() -> bool:
+    """Not where fork is missing, nor in a daemon (a pool worker may not have children)."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
+def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, tuple[int, Problem | None]]:
+    """Each slot's first accepted candidate, (attempt, problem), drawn as if no
+    other problem existed, by `jobs` processes at once (this one included);
+    (ATTEMPTS_PER_PROBLEM, None) for a slot where every attempt was rejected.
+
+    Which candidate a slot gets is decided later, in slot order, exactly as
+    without speculation: a candidate is rejected for a reason of its own (its
+    rule count, its check, its budget) or for being a duplicate of an earlier
+    slot's problem. So the attempts before a guess would be rejected in order
+    too, and the guess stands unless it is a duplicate; then the search goes on
+    from the next attempt. The result is the same for every `jobs`."""
+    import multiprocessing
+
+    # Interleaved, so each process gets its share of every level.
+    shares = [tuple(range(k, len(slots), jobs)) for k in range(jobs)]
+    # fork: the children start with SymPy and exgen already imported.
+    with multiprocessing.get_context("fork").Pool(jobs - 1, initializer=_quiet_child) as pool:
+        pending = pool.map_async(_drawn_apart, [(options, share) for share in shares[1:]], chunksize=1)
+        guesses = _first_candidates(options, shares[0])
+        for theirs in pending.get():
+            guesses.update(pickle.loads(theirs))
+    return guesses
+
+
+def _quiet_child() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to report
+
+
+def _drawn_apart(job) -> bytes:
+    """A child's guesses, pickled so that every expression comes back as built."""
+    return exact_dumps(_first_candidates(*job))
+
+
+def _first_candidates(options: SheetOptions, indices) -> dict[int, tuple[int, Problem | None]]:
+    slots = _slots(options)  # a topic's builders are closures, which do not pickle
+    guesses = {}
+    for slot in (slots[i] for i in indices):
+        guesses[slot.index] = next(_attempts(options, slot, set()), (ATTEMPTS_PER_PROBLEM, None))
+    return guesses
 
 
 def _parallels(options, letters, index, original: Problem, seen) -> list[Problem] | None:
@@ -339,13 +421,26 @@ def perturb(expr: sp.Expr, rng) -> sp.Expr:
     return expr.func(*(perturb(a, rng) for a in expr.args))
 
 
-def _candidates(options, index, level, order, position, seen, exhausted=frozenset()):
-    """Accepted candidates for problem `index`, in attempt order."""
-    for attempt in range(ATTEMPTS_PER_PROBLEM):
+def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess=None):
+    """Accepted candidates for the slot, in attempt order; `guess` is the
+    slot's first candidate accepted as if `seen` were empty (see `_speculate`)."""
+    start = 0
+    if guess is not None:
+        attempt, problem = guess
+        if problem is not None and problem.identity not in seen:
+            yield problem
+        start = attempt + 1
+    for _, problem in _attempts(options, slot, seen, exhausted, start):
+        yield problem
+
+
+def _attempts(options, slot: Slot, seen, exhausted=frozenset(), start=0):
+    for attempt in range(start, ATTEMPTS_PER_PROBLEM):
         # Stay with the planned topic for a while, then move on to the next.
-        chosen = order[(position + attempt // 40) % len(order)]
+        chosen = slot.order[(slot.position + attempt // 40) % len(slot.order)]
         if chosen.name in exhausted:
             continue
+        index, level = slot.index, slot.level
         rng = rng_for(options.key, "problem", index, attempt)
         try:
             with time_budget(PROBLEM_SECONDS):
@@ -353,7 +448,7 @@ def _candidates(options, index, level, order, position, seen, exhausted=frozense
         except BudgetExceeded:
             problem, reason = None, "over the time budget"
         if problem is not None:
-            yield problem
+            yield attempt, problem
         else:
             log.debug("problem %d attempt %d (%s, %s) rejected: %s", index + 1, attempt, chosen.name, level, reason)
 

@@ -315,6 +315,55 @@ def test_same_options_give_identical_sheet_json(options):
     assert first == second
 
 
+@pytest.mark.parametrize("options", [
+    SheetOptions(count=20, seed=7),
+    SheetOptions(count=15, seed=1, difficulty="easy", topics=("power",)),
+    SheetOptions(count=12, seed=2, difficulty="easy", topics=("sigmoid", "relu")),
+    SheetOptions(count=9, seed=4, at_point=True, topics=("chain", "linear")),
+])
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_problems_made_in_parallel_are_the_sheet_made_in_one_process(options, jobs):
+    from exgen.render import make_environment, render_documents
+    from exgen.sheet import build_versions
+
+    alone, = build_versions(options, jobs=1)
+    shared, = build_versions(options, jobs=jobs)
+    env = make_environment()
+    assert render_documents(shared, env) == render_documents(alone, env)
+
+
+def test_a_parallel_guess_that_repeats_an_earlier_problem_is_replaced_as_in_one_process():
+    from exgen.sheet import _slots, _speculate, build_versions
+
+    # Easy sigmoid/ReLU problems repeat often, so some guesses drawn apart are
+    # duplicates of an earlier problem; the sheet must still be the one-process sheet.
+    options = SheetOptions(count=12, seed=2, difficulty="easy", topics=("sigmoid", "relu"))
+    guesses = _speculate(options, _slots(options), 2)
+    identities = [guesses[i][1].identity for i in sorted(guesses)]
+    assert len(set(identities)) < len(identities), "this case no longer has a duplicate guess; pick another"
+    assert [p.identity for p in build_versions(options, jobs=2)[0].problems] == \
+        [p.identity for p in build_versions(options, jobs=1)[0].problems]
+
+
+@pytest.mark.parametrize("name, level", list(topic_levels()))
+def test_problems_sent_between_processes_come_back_exactly_as_built(name, level):
+    """Problems made in a child process travel pickled; an answer tidied to
+    2(w_0 + 3) must not come back as 2w_0 + 6, nor a matrix, a Piecewise or a
+    general f(x) change form."""
+    import pickle
+
+    from exgen.forms import exact_dumps
+    from exgen.render import make_environment, render_documents
+
+    env = make_environment()
+    for at_point in (False, True):
+        sheet = build_sheet(SheetOptions(count=3, seed=5, difficulty=level, topics=(name,), at_point=at_point))
+        travelled = pickle.loads(exact_dumps(sheet))
+        assert render_documents(travelled, env) == render_documents(sheet, env)
+        for before, after in zip(sheet.problems, travelled.problems):
+            assert [sp.srepr(d.result) for d in after.derivations] == [sp.srepr(d.result) for d in before.derivations]
+
+
 def test_different_seeds_give_different_sheets():
     sheets = {tuple(p["check"]["expr"] for p in json.loads(sheet_json(
         build_sheet(SheetOptions(count=5, seed=seed))))["problems"]) for seed in range(8)}
