@@ -1,13 +1,19 @@
-"""Fast numeric evaluation of SymPy expressions with mpmath.
+"""Fast numeric evaluation of SymPy expressions, with mpmath or with floats.
 
 `lambdify` prints an expression to Python source and compiles it, which
 costs milliseconds per expression; the oracle evaluates hundreds of small
-expressions a few times each. `numeric_function` instead turns the tree into
-nested closures over mpmath once, for the heads exgen's expressions use, and
-falls back to `lambdify` for anything else. It evaluates; it never
-differentiates.
+expressions a few times each. `numeric_callable` instead turns the tree into
+nested closures once, for the heads exgen's expressions use, and falls back
+to `lambdify` for anything else. It evaluates; it never differentiates.
+
+The mpmath closures give the oracle's verdicts. The float closures (`FLOAT`)
+are about ten times faster and only ever let the oracle accept sooner
+(`check.py`): on any domain error, complex value or overflow they raise, and
+the mpmath closures decide.
 """
 
+import math
+from dataclasses import dataclass
 from typing import Callable
 
 import mpmath
@@ -31,59 +37,109 @@ def _power(base, exponent):
     return mpmath.power(base, exponent)
 
 
+def _float_exp(value: float) -> float:
+    if value > EXP_LIMIT:
+        raise OverflowError("exponential too large")
+    return math.exp(value)
+
+
+def _float_power(base: float, exponent: float) -> float:
+    value = base ** exponent
+    if isinstance(value, complex):  # a negative base to a fractional power
+        raise ValueError("complex power")
+    return value
+
+
+def _float_mul(values) -> float:
+    out = 1.0
+    for value in values:
+        out *= value
+    return out
+
+
+def _mp_mul(values):
+    out = mpmath.mpf(1)
+    for value in values:
+        out *= value
+    return out
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """What the compiled closures compute with."""
+
+    number: Callable  # (p, q) -> the value of p/q
+    sum: Callable
+    product: Callable
+    sqrt: Callable
+    power: Callable
+    pi: Callable
+    e: Callable
+    unary: dict
+
+
+MPMATH = Arithmetic(
+    number=lambda p, q: mpmath.mpf(p) / q if q != 1 else mpmath.mpf(p),
+    sum=mpmath.fsum, product=_mp_mul, sqrt=mpmath.sqrt, power=_power,
+    pi=lambda: +mpmath.pi, e=mpmath.e,
+    unary={sp.exp: _exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: mpmath.cos,
+           sp.tanh: mpmath.tanh, sp.Abs: abs},
+)
+
+FLOAT = Arithmetic(
+    number=lambda p, q: p / q, sum=math.fsum, product=_float_mul, sqrt=math.sqrt, power=_float_power,
+    pi=lambda: math.pi, e=lambda: math.e,
+    unary={sp.exp: _float_exp, sp.log: math.log, sp.sin: math.sin, sp.cos: math.cos,
+           sp.tanh: math.tanh, sp.Abs: abs},
+)
+
+
 def _constant(value):
     return lambda env: value
 
 
-_UNARY = {
-    sp.exp: _exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: mpmath.cos,
-    sp.tanh: mpmath.tanh, sp.Abs: abs,
-}
-
-
-def _compile(expr, index: dict) -> Callable:
+def _compile(expr, index: dict, ops: Arithmetic) -> Callable:
     if expr.is_Symbol:
         position = index[expr]
         return lambda env: env[position]
     if expr.is_Integer:
-        return _constant(mpmath.mpf(int(expr)))
+        return _constant(ops.number(int(expr), 1))
     if expr.is_Rational:
         p, q = int(expr.p), int(expr.q)
-        return lambda env: mpmath.mpf(p) / q
+        # mpmath rounds p/q to the precision of the moment of each call.
+        return lambda env: ops.number(p, q)
     if expr.is_Float:
-        return _constant(mpmath.mpf(expr))
+        return _constant(mpmath.mpf(expr) if ops is MPMATH else float(expr))
     if expr is sp.pi:
-        return lambda env: +mpmath.pi
+        return lambda env: ops.pi()
     if expr is sp.E:
-        return lambda env: mpmath.e()
+        return lambda env: ops.e()
     if expr.is_Add:
-        terms = [_compile(a, index) for a in expr.args]
-        return lambda env: mpmath.fsum(t(env) for t in terms)
+        terms = [_compile(a, index, ops) for a in expr.args]
+        total = ops.sum
+        return lambda env: total(t(env) for t in terms)
     if expr.is_Mul:
-        factors = [_compile(a, index) for a in expr.args]
-
-        def product(env):
-            out = mpmath.mpf(1)
-            for f in factors:
-                out *= f(env)
-            return out
-        return product
+        factors = [_compile(a, index, ops) for a in expr.args]
+        product = ops.product
+        return lambda env: product(f(env) for f in factors)
     if expr.is_Pow:
-        base, exponent = _compile(expr.base, index), _compile(expr.exp, index)
+        base, exponent = _compile(expr.base, index, ops), _compile(expr.exp, index, ops)
         if expr.exp == sp.Rational(1, 2):
-            return lambda env: mpmath.sqrt(base(env))
+            sqrt = ops.sqrt
+            return lambda env: sqrt(base(env))
         if expr.exp.is_Integer:
             n = int(expr.exp)
             return lambda env: base(env) ** n
-        return lambda env: _power(base(env), exponent(env))
-    if type(expr) in _UNARY and len(expr.args) == 1:
-        fn, arg = _UNARY[type(expr)], _compile(expr.args[0], index)
+        power = ops.power
+        return lambda env: power(base(env), exponent(env))
+    if type(expr) in ops.unary and len(expr.args) == 1:
+        fn, arg = ops.unary[type(expr)], _compile(expr.args[0], index, ops)
         return lambda env: fn(arg(env))
     if isinstance(expr, sp.Max):
-        args = [_compile(a, index) for a in expr.args]
+        args = [_compile(a, index, ops) for a in expr.args]
         return lambda env: max(a(env) for a in args)
     if isinstance(expr, sp.Piecewise):
-        pieces = [(_compile(value, index), _condition(cond, index)) for value, cond in expr.args]
+        pieces = [(_compile(value, index, ops), _condition(cond, index, ops)) for value, cond in expr.args]
 
         def piecewise(env):
             for value, cond in pieces:
@@ -100,23 +156,25 @@ _RELATIONS = {
 }
 
 
-def _condition(cond, index: dict) -> Callable:
+def _condition(cond, index: dict, ops: Arithmetic) -> Callable:
     if cond is sp.true:
         return lambda env: True
     if cond is sp.false:
         return lambda env: False
     if type(cond) in _RELATIONS:
         compare = _RELATIONS[type(cond)]
-        left, right = _compile(cond.lhs, index), _compile(cond.rhs, index)
+        left, right = _compile(cond.lhs, index, ops), _compile(cond.rhs, index, ops)
         return lambda env: compare(left(env), right(env))
     raise NotImplementedError(type(cond).__name__)
 
 
-def numeric_callable(symbols, expr: sp.Expr) -> Callable:
-    """f(*values) evaluating `expr` (SymPy's elementary functions) with mpmath."""
+def numeric_callable(symbols, expr: sp.Expr, ops: Arithmetic = MPMATH) -> Callable | None:
+    """f(*values) evaluating `expr` (SymPy's elementary functions) with `ops`.
+    With floats, None for an expression of other heads: only the mpmath
+    closures have `lambdify` to fall back on."""
     index = {s: i for i, s in enumerate(symbols)}
     try:
-        compiled = _compile(expr, index)
+        compiled = _compile(expr, index, ops)
     except (NotImplementedError, KeyError):
-        return sp.lambdify(symbols, expr, modules="mpmath")
+        return sp.lambdify(symbols, expr, modules="mpmath") if ops is MPMATH else None
     return lambda *values: compiled(values)

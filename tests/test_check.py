@@ -10,9 +10,10 @@ import random
 import mpmath
 import pytest
 import sympy as sp
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from exgen import check
 from exgen.check import MIN_POINTS, check_contract, check_tree, derivative_agrees, sample_points
 from exgen.compose import Domain
 from exgen.steps import derive
@@ -60,7 +61,7 @@ def test_accepts_the_right_derivative(f, values):
 
 
 @settings(max_examples=80)
-@given(functions, point_sets, st.sampled_from(["double", "sign", "plus-one", "half", "off-by-tiny"]))
+@given(functions, point_sets, st.sampled_from(["double", "sign", "plus-one", "half", "off-by-tiny", "off-by-1e-8"]))
 def test_rejects_a_damaged_derivative(f, values, damage):
     right = sp.diff(f, X)
     assume(spread(right, values) > 1e-3)
@@ -70,10 +71,59 @@ def test_rejects_a_damaged_derivative(f, values, damage):
         "plus-one": right + 1,
         "half": right / 2,
         "off-by-tiny": right * (1 + sp.Rational(1, 10**6)),
+        # Inside what floats can resolve, outside the 1e-9 tolerance.
+        "off-by-1e-8": right * (1 + sp.Rational(1, 10**8)),
     }[damage]
     verdict = derivative_agrees(f, X, wrong, as_points(values))
     assert not verdict.ok
     assert verdict.detail
+
+
+def mpmath_only(expr, wrt, claimed, points, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(check, "_agrees_in_floats", lambda *args: False)
+        return derivative_agrees(expr, wrt, claimed, points)
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(functions, point_sets, st.sampled_from([0, 1, sp.Rational(1, 10**7), sp.Rational(1, 10**10)]))
+def test_floats_accept_only_what_mpmath_accepts(monkeypatch, f, values, damage):
+    """The float screen is a shortcut to mpmath's verdict, never a different one."""
+    claimed = sp.diff(f, X) * (1 + damage)
+    points = as_points(values)
+    symbols = [X]
+    fast, claimed_fast = check.float_function(symbols, f), check.float_function(symbols, claimed)
+    if fast is not None and claimed_fast is not None and check._agrees_in_floats(symbols, X, fast, claimed_fast,
+                                                                                   points):
+        assert mpmath_only(f, X, claimed, points, monkeypatch).ok
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_check_floats_decide_mpmath_decides_the_same(monkeypatch, seed):
+    from exgen.sheet import SheetOptions, build_sheet
+
+    screened, decided = [], []
+    real_screen, real_agrees = check._agrees_in_floats, check.derivative_agrees
+
+    def screen(*args):
+        screened.append(real_screen(*args))
+        return screened[-1]
+
+    def recording(expr, wrt, claimed, points):
+        screened.clear()
+        verdict = real_agrees(expr, wrt, claimed, points)
+        if screened == [True]:
+            decided.append((expr, wrt, claimed, points))
+        return verdict
+
+    monkeypatch.setattr(check, "derivative_agrees", recording)
+    monkeypatch.setattr(check, "_agrees_in_floats", screen)
+    for difficulty in ("easy", "medium", "hard"):
+        build_sheet(SheetOptions(count=6, seed=1000 + seed, difficulty=difficulty))
+    assert len(decided) > 50, "the float screen decides most checks"
+    monkeypatch.setattr(check, "_agrees_in_floats", lambda *args: False)
+    for expr, wrt, claimed, points in decided:
+        assert real_agrees(expr, wrt, claimed, points).ok, (expr, wrt, claimed)
 
 
 @settings(max_examples=60)
