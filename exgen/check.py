@@ -49,8 +49,10 @@ _CONCRETE = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def numeric_form(expr: sp.Expr) -> sp.Expr:
-    """`expr` in SymPy's elementary functions only, arbitrary functions made concrete."""
+    """`expr` in SymPy's elementary functions only, arbitrary functions made
+    concrete (cached: the float and the mpmath closures start from it)."""
     expr = to_elementary(expr)
     undefined = sorted({a.func for a in expr.atoms(AppliedUndef)}, key=lambda f: f.__name__)
     if not undefined:
@@ -339,9 +341,21 @@ def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> 
     return want is not None and got is not None and _close(got, want)
 
 
-def magnitude_at(expr: sp.Expr, variables, point: Point) -> float:
-    """|expr| at the point (infinity where it is not a finite real number)."""
+def magnitude_at(expr: sp.Expr, variables, point: Point, exact_near: float | None = None) -> float:
+    """|expr| at the point (infinity where it is not a finite real number).
+    In floats where they suffice; at 30 digits where floats fail, or where the
+    value is within a millionth of `exact_near` (a threshold the caller
+    compares with, which no machine's last-digit rounding may tip)."""
     symbols = sorted(variables, key=lambda s: s.name)
+    fast = float_function(symbols, expr)
+    if fast is not None:
+        try:
+            value = fast(*(float(point[s]) for s in symbols))
+        except (ArithmeticError, ValueError, TypeError):
+            value = None
+        if isinstance(value, float) and math.isfinite(value) and (
+                exact_near is None or abs(abs(value) - exact_near) > 1e-6 * exact_near):
+            return abs(value)
     fn = numeric_function(symbols, expr)
     with mpmath.workdps(DIGITS):
         value = _numeric(fn, [point[s] for s in symbols])
@@ -350,5 +364,5 @@ def magnitude_at(expr: sp.Expr, variables, point: Point) -> float:
 
 def forget() -> None:
     """Drop the compiled numeric functions (see `forms.forget`)."""
-    _numeric_function.cache_clear()
-    _float_function.cache_clear()
+    for remembered in (numeric_form, _numeric_function, _float_function):
+        remembered.cache_clear()

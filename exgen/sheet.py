@@ -551,7 +551,8 @@ def _friendly(expr: sp.Expr, variables, points) -> bool:
     """No astronomically large values (e^(e^(5x))) inside the sampled domain."""
     from .check import magnitude_at
 
-    return all(magnitude_at(expr, variables, point) < FRIENDLY_MAGNITUDE for point in points)
+    return all(magnitude_at(expr, variables, point, exact_near=FRIENDLY_MAGNITUDE) < FRIENDLY_MAGNITUDE
+               for point in points)
 
 
 # Friendly points to evaluate at, per domain: small integers, or simple
