@@ -26,6 +26,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "exgen"))
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "tex: needs a real pdflatex (a failure when CI is set, else a skip)")
+    # exgen keeps its preloaded TeX preamble in the user's cache: the tests use
+    # their own, so every run builds one and none touches the user's.
+    import tempfile
+
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="exgen-test-cache-")
 
 
 def pytest_runtest_setup(item):

@@ -259,6 +259,70 @@ def test_a_good_document_compiles(tmp_path, tex):
     assert pdf == tmp_path / "good.pdf" and pdf.read_bytes().startswith(b"%PDF-")
 
 
+# ---------------------------------------------------------------------------
+# The preloaded preamble
+# ---------------------------------------------------------------------------
+
+@pytest.mark.tex
+def test_a_preloaded_preamble_gives_the_pdf_of_the_whole_document(tmp_path, tex, monkeypatch):
+    from exgen import compile as tex_compile
+    from exgen.pipeline import render_all
+    from exgen.sheet import SheetOptions
+
+    _, files = render_all(SheetOptions(count=6, seed=3, versions=2))
+    sources = {name: data for name, data in files.items() if name.endswith(".tex")}
+    assert {"exercises-A.tex", "guidebook-A.tex", "answer-key.tex"} <= set(sources)
+    commands = []
+    real = tex_compile._run_engine
+    monkeypatch.setattr(tex_compile, "_run_engine", lambda *args: commands.append(args[3:]) or real(*args))
+    for preload in (True, False):
+        folder = tmp_path / str(preload)
+        folder.mkdir()
+        for name, data in sources.items():
+            (folder / name).write_bytes(data)
+        tex_compile.compile_all(sorted(folder.glob("*.tex")), preload=preload)
+    used = [extra for _timeout, extra in commands if extra]
+    assert len(used) == len(sources), "every document compiled from the format, none fell back"
+    for name in sources:
+        pdf = name.replace(".tex", ".pdf")
+        assert (tmp_path / "True" / pdf).read_bytes() == (tmp_path / "False" / pdf).read_bytes(), pdf
+
+
+@pytest.mark.tex
+def test_a_format_is_rebuilt_when_a_file_it_was_built_from_changes(tmp_path, tex, monkeypatch):
+    from exgen.compile import preloaded_format
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fixed = "\\documentclass{article}\n\\usepackage{amsmath}\n"
+    first = preloaded_format(tex, fixed)
+    built = first.with_suffix(".fmt").stat().st_ino
+    assert preloaded_format(tex, fixed) == first and first.with_suffix(".fmt").stat().st_ino == built, "reused"
+    record = first.with_suffix(".json")
+    inputs = json.loads(record.read_text())
+    assert any(path.endswith("amsmath.sty") for path, _, _ in inputs)
+    inputs[0][1] += 1  # as if TeX Live had updated that file
+    record.write_text(json.dumps(inputs))
+    assert preloaded_format(tex, fixed) == first and first.with_suffix(".fmt").stat().st_ino != built, "rebuilt"
+
+
+@pytest.mark.tex
+def test_a_broken_format_or_cache_still_gives_the_pdf(tmp_path, tex, monkeypatch):
+    from exgen.compile import compile_one, preloaded_format
+
+    source = tmp_path / "doc.tex"
+    source.write_text("\\documentclass{article}\n\\pdftrailerid{}\n\\usepackage{amsmath}\n\\usepackage{booktabs}\n"
+                      "\\begin{document}\n$x^2$\n\\end{document}\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    whole = compile_one(tex, source, preload=False).read_bytes()
+    fmt = preloaded_format(tex, "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{booktabs}\n")
+    fmt.with_suffix(".fmt").write_bytes(b"not a format")
+    assert compile_one(tex, source).read_bytes() == whole
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # no cache folder can be made here
+    assert compile_one(tex, source).read_bytes() == whole
+
+
 def test_without_tex_the_sources_are_written_and_the_run_fails(tmp_path, monkeypatch):
     empty = tmp_path / "empty-bin"
     empty.mkdir()
