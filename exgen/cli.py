@@ -263,7 +263,10 @@ def main(argv=None):
         click.echo("exgen: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        click.echo(f"exgen: error: {exc.format_message()}", err=True)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `exgen` (click >= 8.2): the help, not an error
+            click.echo(exc.format_message(), err=True)
+        else:
+            click.echo(f"exgen: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("exgen: interrupted", err=True)

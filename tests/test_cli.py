@@ -65,6 +65,17 @@ def test_console_script_runs(tmp_path):
     assert run.code == 0 and exgen.__version__ in run.stdout
 
 
+def test_the_console_script_ends_with_its_exit_code_and_all_its_output(tmp_path):
+    """The command ends without tearing down the interpreter (exgen.cli.run):
+    nothing printed may be lost, and the exit code is main()'s."""
+    made = run_exgen("make", "--count", "2", "--seed", "1", "--no-pdf", "--out", tmp_path / "o", cwd=tmp_path)
+    assert made.code == 0, made.stderr
+    assert made.stdout.splitlines()[-1].strip().endswith("sheet.json")
+    bare = run_exgen(cwd=tmp_path)
+    shown = bare.stdout + bare.stderr  # click 8.1 prints the help to stdout and exits 0; 8.2 on stderr with 2
+    assert bare.code in (0, 2) and shown.startswith("Usage: exgen") and "error" not in shown
+
+
 def test_topics_lists_every_registered_topic_with_levels_and_description():
     result = run_cli("topics")
     assert result.exit_code == 0
