@@ -30,7 +30,7 @@ from sympy.core.function import AppliedUndef
 
 from .compose import Domain
 from .functions import to_elementary
-from .numeric import FLOAT, numeric_callable
+from .numeric import FLOAT, MPMATH, compiled, numeric_callable
 
 MIN_POINTS = 3
 SAMPLE_POINTS = 4
@@ -104,6 +104,9 @@ def _numeric_function(symbols: tuple, expr: sp.Expr, prec: int):
     """Compiled once per expression: a tree's nodes, the contract, the
     friendliness and at-point checks evaluate the same expressions again.
     The closures keep no state between calls, so sharing one changes no value."""
+    direct = compiled(symbols, expr, MPMATH)
+    if direct is not None:
+        return direct
     form = numeric_form(expr)
     if form.has(sp.zoo, sp.nan):
         return None
@@ -117,6 +120,9 @@ def float_function(symbols, expr: sp.Expr):
 
 @functools.lru_cache(maxsize=4096)
 def _float_function(symbols: tuple, expr: sp.Expr):
+    direct = compiled(symbols, expr, FLOAT)
+    if direct is not None:
+        return direct
     form = numeric_form(expr)
     if form.has(sp.zoo, sp.nan):
         return None

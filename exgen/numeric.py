@@ -19,6 +19,8 @@ from typing import Callable
 import mpmath
 import sympy as sp
 
+from .functions import ReLU, log_base, sigmoid, softmax
+
 
 # Beyond e^10000 no value is a worked example, and e^(e^(10^12)) would not fit
 # in memory: such arguments stop the evaluation as an overflow.
@@ -135,6 +137,17 @@ def _compile(expr, index: dict, ops: Arithmetic) -> Callable:
     if type(expr) in ops.unary and len(expr.args) == 1:
         fn, arg = ops.unary[type(expr)], _compile(expr.args[0], index, ops)
         return lambda env: fn(arg(env))
+    if isinstance(expr, sigmoid):
+        arg, one, exp = _compile(expr.args[0], index, ops), ops.number(1, 1), ops.unary[sp.exp]
+        return lambda env: one / (one + exp(-arg(env)))
+    if isinstance(expr, ReLU):
+        arg, zero = _compile(expr.args[0], index, ops), ops.number(0, 1)
+        return lambda env: max(zero, arg(env))
+    if isinstance(expr, log_base):
+        arg, base, log = _compile(expr.args[0], index, ops), _compile(expr.args[1], index, ops), ops.unary[sp.log]
+        return lambda env: log(arg(env)) / log(base(env))
+    if isinstance(expr, softmax):
+        return _compile(expr.elementary(), index, ops)
     if isinstance(expr, sp.Max):
         args = [_compile(a, index, ops) for a in expr.args]
         return lambda env: max(a(env) for a in args)
@@ -166,6 +179,17 @@ def _condition(cond, index: dict, ops: Arithmetic) -> Callable:
         left, right = _compile(cond.lhs, index, ops), _compile(cond.rhs, index, ops)
         return lambda env: compare(left(env), right(env))
     raise NotImplementedError(type(cond).__name__)
+
+
+def compiled(symbols, expr: sp.Expr, ops: Arithmetic) -> Callable | None:
+    """f(*values) evaluating `expr` with `ops`, or None for a head the
+    compiler does not know (an arbitrary f(x), a Derivative, zoo)."""
+    index = {s: i for i, s in enumerate(symbols)}
+    try:
+        compiled = _compile(expr, index, ops)
+    except (NotImplementedError, KeyError):
+        return None
+    return lambda *values: compiled(values)
 
 
 def numeric_callable(symbols, expr: sp.Expr, ops: Arithmetic = MPMATH) -> Callable | None:
