@@ -10,6 +10,7 @@ Every draw takes an explicit `random.Random` and chooses only from tuples, so
 a seed determines the result on every machine and PYTHONHASHSEED.
 """
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ import mpmath
 import sympy as sp
 
 from .functions import log_base, to_elementary
-from .numeric import numeric_callable
+from .numeric import FLOAT, compiled, numeric_callable
 
 X = sp.Symbol("x", real=True)
 
@@ -225,23 +226,48 @@ def _critical_parts(expr: sp.Expr):
 
 
 def _holds_on(part: sp.Expr, requirement: str, variables, grid) -> bool:
-    fn = numeric_callable(variables, to_elementary(part))
+    """Is `part` positive (or nonzero) everywhere on the grid of a domain?
 
+    In floats first, where only a clear yes counts (every value, and every
+    dip between grid points, at least 1e-3 from zero: no machine's rounding
+    in the last digit tips that); anything closer is decided by mpmath with
+    the thresholds below, as it always was."""
+    elementary = to_elementary(part)
+    fast = compiled(variables, elementary, FLOAT)
+    if fast is not None and _holds(_float_values(fast, len(variables)), requirement, grid, 1e-3, 1e-3):
+        return True
+    return _holds(_mp_values(numeric_callable(variables, elementary), len(variables)), requirement, grid, 1e-9, 1e-6)
+
+
+def _float_values(fn, arity: int):
     def value_at(t):
         try:
-            v = fn(*([mpmath.mpf(t)] * len(variables)))
+            v = fn(*([float(t)] * arity))
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+        return v if isinstance(v, float) and math.isfinite(v) else None
+    return value_at
+
+
+def _mp_values(fn, arity: int):
+    def value_at(t):
+        try:
+            v = fn(*([mpmath.mpf(t)] * arity))
         except (ZeroDivisionError, ValueError, OverflowError, MemoryError):
             return None  # MemoryError: e^(e^(10^12)) has no place in memory, let alone on a sheet
         if isinstance(v, (mpmath.mpc, complex)) or not mpmath.isfinite(v):
             return None
         return v
+    return value_at
 
+
+def _holds(value_at, requirement: str, grid, least_positive: float, least_size: float) -> bool:
     values = [value_at(t) for t in grid]
     if any(v is None for v in values):
         return False
-    if requirement == "positive" and min(values) <= 1e-9:
+    if requirement == "positive" and min(values) <= least_positive:
         return False
-    if any(abs(v) < 1e-6 or a * b < 0 for v, a, b in zip(values, values, values[1:])):
+    if any(abs(v) < least_size or a * b < 0 for v, a, b in zip(values, values, values[1:])):
         return False
     # A zero the grid steps over without a sign change (a touching zero such
     # as (sin x - 1)^2) shows as a local minimum of |part|: refine each one.
@@ -258,7 +284,7 @@ def _holds_on(part: sp.Expr, requirement: str, variables, grid) -> bool:
                 else:
                     low = a
             v = value_at((low + high) / 2)
-            if v is None or abs(v) < 1e-6:
+            if v is None or abs(v) < least_size:
                 return False
     return True
 

@@ -361,6 +361,25 @@ def test_chain_letter_never_reuses_a_variable_of_the_problem():
     assert not [u for u in letters if u.name in {s.name for s in expr.free_symbols}]
 
 
+@pytest.mark.parametrize("expr, expected", [
+    (sp.log(X**2 + 1), "real"),
+    (sp.log(X) + X, "positive"),
+    (1 / (sp.sin(X) - 1) ** 2, None),  # touches zero at pi/2, between grid points
+    (1 / ((X - sp.Rational(1, 3)) ** 2 + sp.Rational(1, 10**5)), "real"),  # dips to 1e-5: for mpmath to decide
+    (1 / ((X - sp.Rational(1, 3)) ** 2 + sp.Rational(1, 10**7)), None),  # dips to 1e-7: as good as zero
+    (sp.sqrt(X - 2), None),
+])
+def test_domain_choice_with_and_without_the_float_screen(monkeypatch, expr, expected):
+    from exgen import compose
+
+    def name(domain):
+        return None if domain is None else "positive" if domain.positive else "real"
+
+    assert name(compose.choose_domain(expr, (X,))) == expected
+    monkeypatch.setattr(compose, "compiled", lambda *args: None)  # mpmath alone
+    assert name(compose.choose_domain(expr, (X,))) == expected
+
+
 def test_domain_choice_survives_astronomical_values():
     from exgen.compose import choose_domain
 
