@@ -46,6 +46,8 @@ def _float_exp(value: float) -> float:
 
 
 def _float_power(base: float, exponent: float) -> float:
+    if abs(exponent) > EXP_LIMIT and abs(base) > 1:
+        raise OverflowError("power too large")  # as in mpmath, so both skip the same points
     value = base ** exponent
     if isinstance(value, complex):  # a negative base to a fractional power
         raise ValueError("complex power")
@@ -187,7 +189,7 @@ def compiled(symbols, expr: sp.Expr, ops: Arithmetic) -> Callable | None:
     index = {s: i for i, s in enumerate(symbols)}
     try:
         compiled = _compile(expr, index, ops)
-    except (NotImplementedError, KeyError):
+    except (NotImplementedError, KeyError, OverflowError):  # OverflowError: 10^400 has no float
         return None
     return lambda *values: compiled(values)
 
@@ -199,6 +201,6 @@ def numeric_callable(symbols, expr: sp.Expr, ops: Arithmetic = MPMATH) -> Callab
     index = {s: i for i, s in enumerate(symbols)}
     try:
         compiled = _compile(expr, index, ops)
-    except (NotImplementedError, KeyError):
+    except (NotImplementedError, KeyError, OverflowError):
         return sp.lambdify(symbols, expr, modules="mpmath") if ops is MPMATH else None
     return lambda *values: compiled(values)

@@ -85,17 +85,36 @@ def mpmath_only(expr, wrt, claimed, points, monkeypatch):
         return derivative_agrees(expr, wrt, claimed, points)
 
 
-@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(functions, point_sets, st.sampled_from([0, 1, sp.Rational(1, 10**7), sp.Rational(1, 10**10)]))
-def test_floats_accept_only_what_mpmath_accepts(monkeypatch, f, values, damage):
-    """The float screen is a shortcut to mpmath's verdict, never a different one."""
-    claimed = sp.diff(f, X) * (1 + damage)
+# Damage just past the tolerance, where a float difference's own error could
+# hide it; added as a constant and as a factor.
+BAND = [sp.Rational(12, 10**10), sp.Rational(2, 10**9), sp.Rational(5, 10**9)]
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(functions, st.sampled_from([0, 10**2, 10**4, 10**6, 10**7]), point_sets,
+       st.sampled_from([0, 1, sp.Rational(1, 10**7), sp.Rational(1, 10**10)] + BAND), st.booleans())
+def test_floats_accept_only_what_mpmath_accepts(monkeypatch, g, lift, values, damage, relative):
+    """The float screen is a shortcut to mpmath's verdict, never a different
+    one, also for a large value with a small slope (10^6 + sin x), where a
+    float difference quotient is only good to about 1e-9."""
+    f = g + lift
+    claimed = sp.diff(f, X) * (1 + damage) if relative else sp.diff(f, X) + damage
     points = as_points(values)
     symbols = [X]
     fast, claimed_fast = check.float_function(symbols, f), check.float_function(symbols, claimed)
     if fast is not None and claimed_fast is not None and check._agrees_in_floats(symbols, X, fast, claimed_fast,
                                                                                    points):
         assert mpmath_only(f, X, claimed, points, monkeypatch).ok
+
+
+@pytest.mark.parametrize("lift", [10**4, 10**5, 10**7])
+@pytest.mark.parametrize("damage", BAND)
+def test_a_claim_just_past_the_tolerance_is_rejected_however_large_the_function(lift, damage):
+    rng = random.Random(lift)
+    f = lift + sp.sin(X)
+    for _ in range(300):
+        points = as_points([round(rng.uniform(-2.5, 2.5), 4) for _ in range(4)])
+        assert not derivative_agrees(f, X, sp.cos(X) + damage, points).ok
 
 
 @pytest.mark.parametrize("seed", range(4))
