@@ -371,8 +371,9 @@ def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> 
 def magnitude_at(expr: sp.Expr, variables, point: Point, exact_near: float | None = None) -> float:
     """|expr| at the point (infinity where it is not a finite real number).
     In floats where they suffice; at 30 digits where floats fail, or where the
-    value is within a millionth of `exact_near` (a threshold the caller
-    compares with, which no machine's last-digit rounding may tip)."""
+    value is within a factor 2 of `exact_near` (a threshold the caller
+    compares with: neither a machine's last-digit rounding nor a cancellation
+    inside the expression may tip it)."""
     symbols = sorted(variables, key=lambda s: s.name)
     fast = float_function(symbols, expr)
     if fast is not None:
@@ -381,7 +382,7 @@ def magnitude_at(expr: sp.Expr, variables, point: Point, exact_near: float | Non
         except (ArithmeticError, ValueError, TypeError):
             value = None
         if isinstance(value, float) and math.isfinite(value) and (
-                exact_near is None or abs(abs(value) - exact_near) > 1e-6 * exact_near):
+                exact_near is None or not exact_near / 2 < abs(value) < 2 * exact_near):
             return abs(value)
     fn = numeric_function(symbols, expr)
     with mpmath.workdps(DIGITS):
