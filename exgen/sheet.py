@@ -313,42 +313,72 @@ def _slots(options: SheetOptions) -> tuple[Slot, ...]:
 
 
 def usable_cores() -> int:
-    """The cores this process may run on: more processes than that would
-    share cores, and a candidate slowed past its time budget would be dropped
-    where one process on its own core keeps it."""
+    """The cores this process may use: its CPU affinity, capped by a
+    container's CPU quota (cgroup v2 `cpu.max`, or v1 `cfs_quota_us`)."""
     import os
 
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    for quota_file, period_file in (("/sys/fs/cgroup/cpu.max", None),
+                                    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
+        try:
+            fields = open(quota_file).read().split()
+            quota = fields[0]
+            period = fields[1] if period_file is None else open(period_file).read().strip()
+        except (OSError, IndexError):
+            continue
+        if quota not in ("max", "-1") and int(period) > 0:
+            cores = min(cores, max(1, -(-int(quota) // int(period))))
+        break
+    return max(1, cores)
 
 
 def _can_fork() -> bool:
-    """Not where fork is missing, nor in a daemon (a pool worker may not have children)."""
+    """Linux only (elsewhere fork is unsafe or missing), and not in a daemon
+    (a pool worker may not have children)."""
     import multiprocessing
+    import sys
 
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+    return sys.platform.startswith("linux") and not multiprocessing.current_process().daemon
 
 
-def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, tuple[int, Problem | None]]:
-    """Each slot's first accepted candidate, (attempt, problem), drawn as if no
-    other problem existed, by `jobs` processes at once (this one included);
-    (ATTEMPTS_PER_PROBLEM, None) for a slot where every attempt was rejected.
+@dataclass(frozen=True)
+class Guess:
+    """What a slot's search found on its own: the first candidate accepted
+    as if no other problem existed (or None), and the attempt from which the
+    search goes on in order."""
 
-    Which candidate a slot gets is decided later, in slot order, exactly as
-    without speculation: a candidate is rejected for a reason of its own (its
-    rule count, its check, its budget) or for being a duplicate of an earlier
-    slot's problem. So the attempts before a guess would be rejected in order
-    too, and the guess stands unless it is a duplicate; then the search goes on
-    from the next attempt. The result is the same for every `jobs`."""
+    problem: Problem | None
+    resume: int
+
+
+def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, Guess]:
+    """Guesses for the slots, by `jobs` processes at once (this one included).
+
+    Which candidate a slot gets is still decided in slot order, exactly as
+    without guesses: an attempt is rejected for a reason of its own (its rule
+    count, its check) or for repeating an earlier slot's problem. So the
+    attempts before a guess would be rejected in order too, and the guess
+    stands unless it is a repeat; then the search goes on from the next
+    attempt. A guess stops at an attempt whose outcome depends on this
+    process (over its time budget, or an error): that attempt is made again
+    in order. Slots without a guess (a child that died) are searched in
+    order from the start. So the sheet is the same for every `jobs`."""
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     # Interleaved, so each process gets its share of every level.
     shares = [tuple(range(k, len(slots), jobs)) for k in range(jobs)]
+    guesses: dict[int, Guess] = {}
     # fork: the children start with SymPy and exgen already imported.
-    with multiprocessing.get_context("fork").Pool(jobs - 1, initializer=_quiet_child) as pool:
-        pending = pool.map_async(_drawn_apart, [(options, share) for share in shares[1:]], chunksize=1)
-        guesses = _first_candidates(options, shares[0])
-        for theirs in pending.get():
-            guesses.update(pickle.loads(theirs))
+    with ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_quiet_child) as pool:
+        pending = [pool.submit(_drawn_apart, options, share) for share in shares[1:]]
+        guesses.update(_first_candidates(options, shares[0]))
+        for future in pending:
+            try:
+                guesses.update(pickle.loads(future.result()))
+            except Exception as exc:  # BrokenProcessPool (a child killed) among others
+                log.info("a process drawing problems failed (%s); its slots are drawn here", exc)
     return guesses
 
 
@@ -358,17 +388,30 @@ def _quiet_child() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to report
 
 
-def _drawn_apart(job) -> bytes:
-    """A child's guesses, pickled so that every expression comes back as built."""
-    return exact_dumps(_first_candidates(*job))
+def _drawn_apart(options: SheetOptions, indices) -> bytes:
+    """A child's guesses, pickled so that every expression comes back as
+    built; a guess that would not (a head SymPy rebuilds evaluated) is not sent."""
+    guesses = _first_candidates(options, indices)
+    for index, guess in guesses.items():
+        if pickle.loads(exact_dumps(guess)) != guess:
+            guesses[index] = Guess(None, 0)
+    return exact_dumps(guesses)
 
 
-def _first_candidates(options: SheetOptions, indices) -> dict[int, tuple[int, Problem | None]]:
+def _first_candidates(options: SheetOptions, indices) -> dict[int, Guess]:
     slots = _slots(options)  # a topic's builders are closures, which do not pickle
-    guesses = {}
-    for slot in (slots[i] for i in indices):
-        guesses[slot.index] = next(_attempts(options, slot, set()), (ATTEMPTS_PER_PROBLEM, None))
-    return guesses
+    return {i: _first_guess(options, slots[i]) for i in indices}
+
+
+def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
+    for attempt in range(ATTEMPTS_PER_PROBLEM):
+        try:
+            problem, _ = _attempt(options, slot, attempt, _topic_of(slot, attempt), set())
+        except Exception:  # BudgetExceeded, or an error the slot's own search may never reach
+            return Guess(None, attempt)
+        if problem is not None:
+            return Guess(problem, attempt + 1)
+    return Guess(None, ATTEMPTS_PER_PROBLEM)
 
 
 def _parallels(options, letters, index, original: Problem, seen) -> list[Problem] | None:
@@ -421,36 +464,43 @@ def perturb(expr: sp.Expr, rng) -> sp.Expr:
     return expr.func(*(perturb(a, rng) for a in expr.args))
 
 
-def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess=None):
-    """Accepted candidates for the slot, in attempt order; `guess` is the
-    slot's first candidate accepted as if `seen` were empty (see `_speculate`)."""
+def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess: "Guess | None" = None):
+    """Accepted candidates for the slot, in attempt order, going on from its
+    `guess` (see `_speculate`) where there is one."""
     start = 0
     if guess is not None:
-        attempt, problem = guess
-        if problem is not None and problem.identity not in seen:
-            yield problem
-        start = attempt + 1
+        if guess.problem is not None and guess.problem.identity not in seen:
+            yield guess.problem
+        start = guess.resume
     for _, problem in _attempts(options, slot, seen, exhausted, start):
         yield problem
 
 
 def _attempts(options, slot: Slot, seen, exhausted=frozenset(), start=0):
     for attempt in range(start, ATTEMPTS_PER_PROBLEM):
-        # Stay with the planned topic for a while, then move on to the next.
-        chosen = slot.order[(slot.position + attempt // 40) % len(slot.order)]
+        chosen = _topic_of(slot, attempt)
         if chosen.name in exhausted:
             continue
-        index, level = slot.index, slot.level
-        rng = rng_for(options.key, "problem", index, attempt)
         try:
-            with time_budget(PROBLEM_SECONDS):
-                problem, reason = _candidate(chosen, rng, index, level, seen, options.at_point)
+            problem, reason = _attempt(options, slot, attempt, chosen, seen)
         except BudgetExceeded:
             problem, reason = None, "over the time budget"
         if problem is not None:
             yield attempt, problem
         else:
-            log.debug("problem %d attempt %d (%s, %s) rejected: %s", index + 1, attempt, chosen.name, level, reason)
+            log.debug("problem %d attempt %d (%s, %s) rejected: %s",
+                      slot.index + 1, attempt, chosen.name, slot.level, reason)
+
+
+def _topic_of(slot: Slot, attempt: int) -> Topic:
+    # Stay with the planned topic for a while, then move on to the next.
+    return slot.order[(slot.position + attempt // 40) % len(slot.order)]
+
+
+def _attempt(options, slot: Slot, attempt: int, chosen: Topic, seen):
+    rng = rng_for(options.key, "problem", slot.index, attempt)
+    with time_budget(PROBLEM_SECONDS):
+        return _candidate(chosen, rng, slot.index, slot.level, seen, options.at_point)
 
 
 def _trees(draft: Draft) -> tuple[Step, ...]:

@@ -339,7 +339,7 @@ def test_a_parallel_guess_that_repeats_an_earlier_problem_is_replaced_as_in_one_
     # duplicates of an earlier problem; the sheet must still be the one-process sheet.
     options = SheetOptions(count=12, seed=2, difficulty="easy", topics=("sigmoid", "relu"))
     guesses = _speculate(options, _slots(options), 2)
-    identities = [guesses[i][1].identity for i in sorted(guesses)]
+    identities = [guesses[i].problem.identity for i in sorted(guesses)]
     assert len(set(identities)) < len(identities), "this case no longer has a duplicate guess; pick another"
     assert [p.identity for p in build_versions(options, jobs=2)[0].problems] == \
         [p.identity for p in build_versions(options, jobs=1)[0].problems]
@@ -362,6 +362,42 @@ def test_problems_sent_between_processes_come_back_exactly_as_built(name, level)
         assert render_documents(travelled, env) == render_documents(sheet, env)
         for before, after in zip(sheet.problems, travelled.problems):
             assert [sp.srepr(d.result) for d in after.derivations] == [sp.srepr(d.result) for d in before.derivations]
+
+
+@pytest.mark.parametrize("trouble", ["over the budget", "an error", "a child killed"])
+def test_a_guess_stopped_by_trouble_is_drawn_again_in_order(monkeypatch, trouble):
+    """A guess whose search stopped for a reason of its process (a time
+    budget, an error, a child that died) may not change the sheet."""
+    import os
+
+    from exgen import sheet
+    from exgen.errors import BudgetExceeded
+    from exgen.sheet import build_versions
+
+    options = SheetOptions(count=8, seed=21)
+    alone = [p.identity for p in build_versions(options, jobs=1)[0].problems]
+    real_attempt, real_speculate = sheet._attempt, sheet._speculate
+    guessing = []  # forked children inherit it
+
+    def speculate(*args):
+        guessing.append(True)
+        try:
+            return real_speculate(*args)
+        finally:
+            guessing.clear()
+
+    def troubled_attempt(options, slot, attempt, chosen, seen):
+        if guessing and attempt == 0 and slot.index % 2 == 0:
+            raise BudgetExceeded("time budget exceeded") if trouble == "over the budget" else RuntimeError("bug")
+        return real_attempt(options, slot, attempt, chosen, seen)
+
+    monkeypatch.setattr(sheet, "_speculate", speculate)
+    if trouble == "a child killed":
+        monkeypatch.setattr(sheet, "_drawn_apart", lambda *args: os._exit(1))
+    else:
+        monkeypatch.setattr(sheet, "_attempt", troubled_attempt)
+    assert [p.identity for p in build_versions(options, jobs=2)[0].problems] == alone
+    assert not guessing
 
 
 def test_different_seeds_give_different_sheets():
