@@ -336,7 +336,10 @@ def bench_make(cfg, work: Path, results: dict) -> list[str]:
     if stage_w:
         rows.append(["exgen's TeX stage alone (preloaded)", len(stage_w), *map(sec, mmm(stage_w)), ""])
     rows.append(["exgen make ... --no-pdf", len(nopdf_w), *map(sec, mmm(nopdf_w)), ""])
-    rows.append(["first make on a machine (+ format)", 1, *map(sec, mmm([first.wall])), ""])
+    if first.ok:
+        rows.append(["first make on a machine (+ format)", 1, *map(sec, mmm([first.wall])), ""])
+    else:
+        rows.append(["first make on a machine (+ format)", 1, f"failed ({first.code})", "", "", ""])
     lines.append(table(["what", "runs", "median", "min", "max", "target (issue 7)"], rows))
     if floor_w:
         ratio = statistics.median(make_w) / statistics.median(floor_w)
@@ -348,7 +351,8 @@ def bench_make(cfg, work: Path, results: dict) -> list[str]:
                      "format with the preamble's packages loaded; the floor above compiles the whole .tex)")
     sizes = ", ".join(f"{p.name} {p.stat().st_size // 1024} KB" for p in sources)
     lines.append(f"sources: {sizes}; engine {engine}")
-    results["make"] = {"runs": make_w, "floor": floor_w, "tex_stage": stage_w, "first": first.wall, "nopdf": nopdf_w,
+    results["make"] = {"runs": make_w, "floor": floor_w, "tex_stage": stage_w, "first": first.wall if first.ok else None,
+                       "nopdf": nopdf_w,
                        "maxrss_kb": max(r.maxrss_kb for r in make_runs),
                        "nopdf_maxrss_kb": max(r.maxrss_kb for r in nopdf_runs)}
     return lines

@@ -79,7 +79,7 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
          out, template_dir, jobs, no_pdf, verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
     from .config import load_config, options_with
-    from .pipeline import make as run
+    from .pipeline import make as make_sheets
 
     if verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
@@ -104,7 +104,7 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
     if roster is not None:
         _make_roster(options, roster, folder, not no_pdf, template_dir, jobs)
         return
-    result = run(options, folder, pdf=not no_pdf, template_dir=template_dir, jobs=jobs)
+    result = make_sheets(options, folder, pdf=not no_pdf, template_dir=template_dir, jobs=jobs)
     versions_note = f", {len(result.sheets)} versions" if len(result.sheets) > 1 else ""
     click.echo(f"sheet {options.code}: {options.total} problems{versions_note} -> {folder}")
     for path in result.written:
@@ -159,9 +159,9 @@ def init(path):
               help="The templates the folder was made with, if not the built-in ones.")
 def verify(folder, template_dir):
     """Regenerate FOLDER from its manifest.json and report what changed."""
-    from .pipeline import verify as run
+    from .pipeline import verify as verify_folder
 
-    result = run(folder, template_dir)
+    result = verify_folder(folder, template_dir)
     for line in result.lines:
         click.echo(line)
     if result.changed:
@@ -247,7 +247,9 @@ def run():
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (BrokenPipeError, ValueError):  # `exgen topics | head`: the reader is gone
+        except BrokenPipeError:  # `exgen topics | head`: the reader is gone, as Python reports it
+            code = code or 120
+        except ValueError:  # a closed stream
             pass
     os._exit(code)
 
@@ -263,7 +265,7 @@ def main(argv=None):
         click.echo("exgen: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `exgen` (click >= 8.2): the help, not an error
+        if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):  # bare `exgen` (click >= 8.2)
             click.echo(exc.format_message(), err=True)
         else:
             click.echo(f"exgen: error: {exc.format_message()}", err=True)

@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,33 +97,54 @@ def compile_one(engine: str, tex_path: Path, timeout: float = TIMEOUT_SECONDS, p
     return _compile(engine, tex_path, timeout, split, fmt)
 
 
+class TexTimedOut(TexFailed):
+    pass
+
+
 def _compile(engine: str, tex_path: Path, timeout: float, split, fmt: Path | None) -> Path:
+    """One document within one `timeout`: from the format if there is one,
+    else (or if that fails) the whole .tex, whose errors have the right line
+    numbers."""
+    deadline = time.monotonic() + timeout
+    format_failed = False
     if fmt is not None:
         body = tex_path.with_name(tex_path.stem + "-body.tex")
         body.write_text(split.rest, encoding="utf-8")
         try:
             # -jobname keeps the output names of the whole document.
             return _run_engine(engine, tex_path, body.name, timeout, ["-fmt=" + str(fmt)])
+        except TexTimedOut:
+            raise
         except TexFailed:
-            pass  # the whole document decides, and its errors have the right line numbers
+            format_failed = True
         finally:
             body.unlink(missing_ok=True)
-    return _run_engine(engine, tex_path, tex_path.name, timeout, [])
+    pdf = _run_engine(engine, tex_path, tex_path.name, deadline - time.monotonic(), [])
+    if format_failed:
+        discard_format(fmt)  # the whole document compiles: the format was at fault
+    return pdf
 
 
-def _run_engine(engine: str, tex_path: Path, source: str, timeout: float, extra: list[str]) -> Path:
-    command = [engine, *extra, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-               "-file-line-error", "-jobname=" + tex_path.stem, source]
-    process = subprocess.Popen(command, cwd=tex_path.parent, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env=tex_environment(), start_new_session=True)
+def _run_tex(command: list[str], cwd: Path, timeout: float, what: str) -> tuple[int, bytes]:
+    """Run TeX with no stdin, in its own process group, killed as a group after `timeout`."""
+    if timeout <= 0:
+        raise TexTimedOut(f"{what}: TeX did not finish in time and was stopped")
+    process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, env=tex_environment(), start_new_session=True)
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        raise TexFailed(f"{tex_path.name}: TeX did not finish within {timeout:g} s and was stopped")
-    if process.returncode != 0:
+        raise TexTimedOut(f"{what}: TeX did not finish within {timeout:g} s and was stopped") from None
+    return process.returncode, output
+
+
+def _run_engine(engine: str, tex_path: Path, source: str, timeout: float, extra: list[str]) -> Path:
+    command = [engine, *extra, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+               "-file-line-error", "-jobname=" + tex_path.stem, source]
+    code, output = _run_tex(command, tex_path.parent, timeout, tex_path.name)
+    if code != 0:
         log_path = tex_path.with_suffix(".log")
         log_text = log_path.read_text(errors="replace") if log_path.exists() else output.decode(errors="replace")
         raise TexFailed(f"{tex_path.name}: " + "\n  ".join(error_lines(log_text, tex_path.name)))
@@ -196,70 +218,130 @@ def split_preamble(text: str) -> Preamble | None:
 
 
 def cache_folder() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # the XDG rule: a relative path is ignored
+        base = str(Path.home() / ".cache")
     return Path(base) / "exgen" / "tex-formats"
 
 
-FORMATS_KEPT = 8  # the newest; one per template preamble and TeX Live in use
+FORMATS_KEPT = 8  # the most recently used; one per template preamble and TeX Live in use
+# What decides which files TeX finds: part of a format's key.
+TEX_SEARCH_VARIABLES = ("TEXMFHOME", "TEXMFLOCAL", "TEXMFVAR", "TEXMFCONFIG", "TEXMFCNF", "TEXINPUTS",
+                        "TEXFORMATS", "TFMFONTS")
+_CHECKED_THIS_RUN: set[str] = set()
 
 
 def preloaded_format(engine: str, fixed: str, timeout: float = TIMEOUT_SECONDS) -> Path | None:
     """The format file (without its .fmt suffix, as -fmt wants it) with
-    `fixed` loaded, built on first use; None if it cannot be built or kept."""
-    key = hashlib.sha256((fixed + "\0" + os.path.realpath(engine)).encode()).hexdigest()[:24]
-    folder = cache_folder()
-    fmt, inputs = folder / f"{key}.fmt", folder / f"{key}.json"
-    try:
-        if fmt.is_file() and _unchanged(json.loads(inputs.read_text(encoding="utf-8"))):
-            return fmt.with_suffix("")
-    except (OSError, ValueError, TypeError):
-        pass
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with tempfile.TemporaryDirectory(prefix="exgen-format-", dir=folder) as build:
-            _dump_format(engine, fixed, Path(build), key, timeout)
-            (Path(build) / "inputs.json").write_text(json.dumps(_inputs_of(Path(build) / f"{key}.fls")),
-                                                     encoding="utf-8")
-            # Atomic, format first: a parallel run sees whole files, and a
-            # format with an older record of inputs is only rebuilt once more.
-            os.replace(Path(build) / f"{key}.fmt", fmt)
-            os.replace(Path(build) / "inputs.json", inputs)
-        _prune(folder)
-    except (OSError, subprocess.SubprocessError, TexFailed):
+    `fixed` loaded, built on first use; None if it cannot be built, kept or
+    trusted (then the whole .tex is compiled)."""
+    kpsewhich = shutil.which("kpsewhich")
+    if kpsewhich is None or not hasattr(os, "getuid"):
         return None
-    return fmt.with_suffix("")
+    environment = tex_environment()
+    key = hashlib.sha256("\0".join([fixed, os.path.realpath(engine)]
+                                    + [environment.get(v, "") for v in TEX_SEARCH_VARIABLES]).encode()).hexdigest()[:24]
+    folder = cache_folder()
+    fmt = folder / f"{key}.fmt"
+    try:
+        if _usable(fmt, key, kpsewhich):
+            return fmt.with_suffix("")
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not _private(folder):
+            return None
+        with open(folder / ".lock", "a") as lock:
+            _lock(lock)  # one process builds; the others wait, then use it
+            if not _usable(fmt, key, kpsewhich):
+                _build(engine, fixed, folder, key, kpsewhich, timeout)
+        _prune(folder)
+        return fmt.with_suffix("") if _usable(fmt, key, kpsewhich) else None
+    except (OSError, ValueError, TypeError, subprocess.SubprocessError, TexFailed):
+        return None
 
 
-def _dump_format(engine: str, fixed: str, build: Path, key: str, timeout: float) -> None:
-    (build / "preamble.tex").write_text(fixed + "\\dump\n", encoding="utf-8")
-    command = [engine, "-ini", "-recorder", "-interaction=batchmode", "-halt-on-error", "-no-shell-escape",
-               "-jobname=" + key, "&pdflatex", "preamble.tex"]
-    process = subprocess.run(command, cwd=build, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, env=tex_environment(), timeout=timeout)
-    if process.returncode != 0 or not (build / f"{key}.fmt").is_file():
-        raise TexFailed("the preamble format could not be built")
+def discard_format(fmt: Path) -> None:
+    for suffix in (".fmt", ".json"):
+        fmt.with_suffix(suffix).unlink(missing_ok=True)
 
 
-def _inputs_of(recorder: Path) -> list:
-    """Every installed file the format was built from, with what identifies its version."""
-    paths = sorted({line[6:] for line in recorder.read_text(errors="replace").splitlines()
-                    if line.startswith("INPUT /")})
-    return [[path, os.stat(path).st_mtime_ns, os.stat(path).st_size] for path in paths]
+def _lock(handle) -> None:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: at worst two processes build the same format
+        return
+    fcntl.flock(handle, fcntl.LOCK_EX)
 
 
-def _unchanged(inputs: list) -> bool:
-    for path, mtime, size in inputs:
-        try:
-            info = os.stat(path)
-        except OSError:
+def _private(path: Path) -> bool:
+    """Ours alone: a format decides every page, so none someone else could have written is loaded."""
+    info = os.stat(path)
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
+
+
+def _usable(fmt: Path, key: str, kpsewhich: str) -> bool:
+    """The format exists, is private, every file it was built from is unchanged,
+    and (once per run) TeX would still find the same files."""
+    record_path = fmt.with_suffix(".json")
+    if not (fmt.is_file() and record_path.is_file() and _private(fmt) and _private(record_path)):
+        return False
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        if not record["inputs"] or not all(_same_file(*entry) for entry in record["inputs"]):
             return False
-        if (info.st_mtime_ns, info.st_size) != (mtime, size):
+    except (ValueError, KeyError, TypeError):
+        return False  # a record cut short: built again
+    if key not in _CHECKED_THIS_RUN:
+        # A newer copy of a package put earlier on TeX's search path (~/texmf)
+        # changes no recorded file, only which file TeX finds.
+        if _found_by_tex(kpsewhich, sorted(record["found"])) != record["found"]:
             return False
-    return bool(inputs)
+        _CHECKED_THIS_RUN.add(key)
+    os.utime(fmt)  # last use, for _prune
+    return True
+
+
+def _same_file(path: str, mtime: int, size: int) -> bool:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return (info.st_mtime_ns, info.st_size) == (mtime, size)
+
+
+def _found_by_tex(kpsewhich: str, names: list[str]) -> dict[str, str]:
+    if not names:
+        return {}
+    process = subprocess.run([kpsewhich, *names], capture_output=True, text=True, timeout=30,
+                             env=tex_environment())
+    return {os.path.basename(path): path for path in process.stdout.splitlines() if path}
+
+
+def _build(engine: str, fixed: str, folder: Path, key: str, kpsewhich: str, timeout: float) -> None:
+    with tempfile.TemporaryDirectory(prefix="exgen-format-", dir=folder) as scratch:
+        build = Path(scratch)
+        (build / "preamble.tex").write_text(fixed + "\\dump\n", encoding="utf-8")
+        command = [engine, "-ini", "-recorder", "-interaction=batchmode", "-halt-on-error", "-no-shell-escape",
+                   "-jobname=" + key, "&pdflatex", "preamble.tex"]
+        code, _ = _run_tex(command, build, timeout, "the preamble format")
+        if code != 0 or not (build / f"{key}.fmt").is_file():
+            raise TexFailed("the preamble format could not be built")
+        read = sorted({line[6:] for line in (build / f"{key}.fls").read_text(errors="replace").splitlines()
+                       if line.startswith("INPUT /")})
+        inputs = [[path, os.stat(path).st_mtime_ns, os.stat(path).st_size] for path in read]
+        searched = sorted({os.path.basename(path) for path in read
+                           if path.endswith((".cls", ".clo", ".sty", ".cfg", ".def", ".fd", ".ldf"))})
+        record = {"inputs": inputs, "found": _found_by_tex(kpsewhich, searched)}
+        (build / "record.json").write_text(json.dumps(record), encoding="utf-8")
+        # Atomic, format first: a parallel reader sees whole files, and a
+        # format with an older record is only rebuilt once more.
+        os.replace(build / f"{key}.fmt", folder / f"{key}.fmt")
+        os.replace(build / "record.json", folder / f"{key}.json")
 
 
 def _prune(folder: Path) -> None:
     formats = sorted(folder.glob("*.fmt"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in formats[FORMATS_KEPT:]:
-        old.unlink(missing_ok=True)
-        old.with_suffix(".json").unlink(missing_ok=True)
+        discard_format(old)
+    for scratch in folder.glob("exgen-format-*"):  # left by a run that was killed while building
+        if scratch.is_dir() and time.time() - scratch.stat().st_mtime > 3600:
+            shutil.rmtree(scratch, ignore_errors=True)

@@ -33,6 +33,14 @@ def pytest_configure(config):
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="exgen-test-cache-")
 
 
+def pytest_unconfigure(config):
+    import shutil
+
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if "exgen-test-cache-" in cache:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("tex") is not None:
         require_tool("pdflatex", TEX_HINT)

@@ -272,37 +272,80 @@ def test_a_preloaded_preamble_gives_the_pdf_of_the_whole_document(tmp_path, tex,
     _, files = render_all(SheetOptions(count=6, seed=3, versions=2))
     sources = {name: data for name, data in files.items() if name.endswith(".tex")}
     assert {"exercises-A.tex", "guidebook-A.tex", "answer-key.tex"} <= set(sources)
-    commands = []
+    succeeded = []
     real = tex_compile._run_engine
-    monkeypatch.setattr(tex_compile, "_run_engine", lambda *args: commands.append(args[3:]) or real(*args))
+
+    def spy(engine, tex_path, source, timeout, extra):
+        pdf = real(engine, tex_path, source, timeout, extra)
+        succeeded.append((tex_path.parent.name, bool(extra)))
+        return pdf
+
+    monkeypatch.setattr(tex_compile, "_run_engine", spy)
     for preload in (True, False):
         folder = tmp_path / str(preload)
         folder.mkdir()
         for name, data in sources.items():
             (folder / name).write_bytes(data)
         tex_compile.compile_all(sorted(folder.glob("*.tex")), preload=preload)
-    used = [extra for _timeout, extra in commands if extra]
-    assert len(used) == len(sources), "every document compiled from the format, none fell back"
+    assert sorted(succeeded) == sorted([("True", True)] * len(sources) + [("False", False)] * len(sources)), \
+        "with preloading every document compiled from the format, and only from it"
     for name in sources:
         pdf = name.replace(".tex", ".pdf")
         assert (tmp_path / "True" / pdf).read_bytes() == (tmp_path / "False" / pdf).read_bytes(), pdf
 
 
+FIXED = "\\documentclass{article}\n\\usepackage{amsmath}\n"
+
+
+def _identity(fmt):
+    return fmt.with_suffix(".fmt").stat().st_ino
+
+
 @pytest.mark.tex
-def test_a_format_is_rebuilt_when_a_file_it_was_built_from_changes(tmp_path, tex, monkeypatch):
-    from exgen.compile import preloaded_format
+def test_a_format_is_rebuilt_when_what_it_was_built_from_changes(tmp_path, tex, monkeypatch):
+    from exgen import compile as tex_compile
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    fixed = "\\documentclass{article}\n\\usepackage{amsmath}\n"
-    first = preloaded_format(tex, fixed)
-    built = first.with_suffix(".fmt").stat().st_ino
-    assert preloaded_format(tex, fixed) == first and first.with_suffix(".fmt").stat().st_ino == built, "reused"
-    record = first.with_suffix(".json")
-    inputs = json.loads(record.read_text())
-    assert any(path.endswith("amsmath.sty") for path, _, _ in inputs)
-    inputs[0][1] += 1  # as if TeX Live had updated that file
-    record.write_text(json.dumps(inputs))
-    assert preloaded_format(tex, fixed) == first and first.with_suffix(".fmt").stat().st_ino != built, "rebuilt"
+    first = tex_compile.preloaded_format(tex, FIXED)
+    built = _identity(first)
+    assert tex_compile.preloaded_format(tex, FIXED) == first and _identity(first) == built, "reused"
+    record_path = first.with_suffix(".json")
+    record = json.loads(record_path.read_text())
+    assert any(path.endswith("amsmath.sty") for path, _, _ in record["inputs"])
+    record["inputs"][0][1] += 1  # as if TeX Live had updated that file
+    record_path.write_text(json.dumps(record))
+    assert tex_compile.preloaded_format(tex, FIXED) == first and _identity(first) != built, "rebuilt"
+    # A newer amsmath.sty earlier on TeX's search path: no recorded file changed.
+    built = _identity(first)
+    record = json.loads(record_path.read_text())
+    record["found"]["amsmath.sty"] = "/elsewhere/amsmath.sty"
+    record_path.write_text(json.dumps(record))
+    monkeypatch.setattr(tex_compile, "_CHECKED_THIS_RUN", set())  # as in a new run
+    assert tex_compile.preloaded_format(tex, FIXED) == first and _identity(first) != built, "rebuilt"
+
+
+@pytest.mark.tex
+def test_a_format_others_could_have_written_is_never_loaded(tmp_path, tex, monkeypatch):
+    from exgen.compile import cache_folder, preloaded_format
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fmt = preloaded_format(tex, FIXED)
+    built = _identity(fmt)
+    fmt.with_suffix(".fmt").chmod(0o666)
+    assert preloaded_format(tex, FIXED) == fmt and _identity(fmt) != built, "replaced by one of its own"
+    assert not fmt.with_suffix(".fmt").stat().st_mode & 0o022
+    cache_folder().chmod(0o777)
+    (cache_folder() / (fmt.name + ".fmt")).unlink()
+    assert preloaded_format(tex, FIXED) is None, "nothing is built in a folder others can write"
+    cache_folder().chmod(0o700)
+
+
+def test_a_relative_cache_home_is_ignored(tmp_path, monkeypatch):
+    from exgen.compile import cache_folder
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    assert cache_folder() == tmp_path / ".cache" / "exgen" / "tex-formats"
 
 
 @pytest.mark.tex
@@ -314,9 +357,11 @@ def test_a_broken_format_or_cache_still_gives_the_pdf(tmp_path, tex, monkeypatch
                       "\\begin{document}\n$x^2$\n\\end{document}\n")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     whole = compile_one(tex, source, preload=False).read_bytes()
-    fmt = preloaded_format(tex, "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{booktabs}\n")
+    fixed = "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{booktabs}\n"
+    fmt = preloaded_format(tex, fixed)
     fmt.with_suffix(".fmt").write_bytes(b"not a format")
     assert compile_one(tex, source).read_bytes() == whole
+    assert not fmt.with_suffix(".fmt").exists(), "a format that fails where the whole .tex compiles is discarded"
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # no cache folder can be made here
