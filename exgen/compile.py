@@ -15,8 +15,9 @@ short document's TeX time, and every exgen document starts with the same
 ones. The first run dumps them into a format file in the user's cache
 (`preloaded_format`); later runs start pdflatex from it and feed it the rest
 of the document. The PDF is byte for byte the one the whole .tex gives
-(tested); the format is rebuilt when any file it read changes (a TeX Live
-update), and any trouble with it means compiling the whole .tex as usual.
+(tests/test_render_pdf.py). The format is trusted only while it is private
+and current (`_usable`), and any trouble with it means compiling the whole
+.tex as usual.
 """
 
 import hashlib
