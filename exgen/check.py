@@ -139,11 +139,15 @@ SCREEN_SHARE = 0.1
 ROUNDING = 3e-15
 
 
-def _agrees_in_floats(symbols: list, wrt: sp.Symbol, fn, claimed_fn, points: list[Point]) -> bool:
+def _agrees_in_floats(symbols: list, wrt: sp.Symbol, fn, claimed_fn, exact_fn, points: list[Point]) -> bool:
     """True when, at every point, the claim is within a tenth of the tolerance
     of a five-point central difference in floats, counting that difference's
-    own error: how much it moves when the step is halved (truncation, and the
-    noise of a cancellation inside f) plus f's rounding divided by the step.
+    own error: how much it moves between two steps (truncation, and the noise
+    of a cancellation inside f) plus f's rounding divided by the step. f's
+    float value at the point must also match its 30-digit value (`exact_fn`)
+    to within that rounding: a term lost to absorption, as in
+    10^20 ln(1 + x/10^20), would make f look flat in floats alone. The second
+    step is the first over sqrt(2), so no periodic f aliases at both.
     False means undecided: mpmath decides."""
     index = symbols.index(wrt)
     allowed = SCREEN_SHARE * float(TOLERANCE)
@@ -152,6 +156,7 @@ def _agrees_in_floats(symbols: list, wrt: sp.Symbol, fn, claimed_fn, points: lis
             args = [float(point[s]) for s in symbols]
             x = args[index]
             h = 1e-3 * max(1.0, abs(x))
+            h2 = h * 0.7071067811865476
 
             def at(t):
                 args[index] = t
@@ -160,12 +165,20 @@ def _agrees_in_floats(symbols: list, wrt: sp.Symbol, fn, claimed_fn, points: lis
                     raise ValueError("not a finite real value")
                 return value
 
-            coarse = [at(x + k * h) for k in (-2, -1, 1, 2)]
-            fine = [at(x + k * h / 2) for k in (-2, -1, 1, 2)]
-            want_coarse = (coarse[0] - 8 * coarse[1] + 8 * coarse[2] - coarse[3]) / (12 * h)
-            want = (fine[0] - 8 * fine[1] + 8 * fine[2] - fine[3]) / (6 * h)
+            def difference(step):
+                values = [at(x + k * step) for k in (-2, -1, 1, 2)]
+                return (values[0] - 8 * values[1] + 8 * values[2] - values[3]) / (12 * step), values
+
+            want_coarse, coarse = difference(h)
+            want, fine = difference(h2)
+            center = at(x)
+            size = max(map(abs, coarse + fine + [center]))
+            with mpmath.workdps(DIGITS):
+                exact = _numeric(exact_fn, [point[s] for s in symbols])
+            if exact is None or abs(center - float(exact)) > 4 * ROUNDING * size:
+                return False
             # (1 + 8 + 8 + 1)/12 of the largest value's rounding, over the finer step.
-            error = abs(want - want_coarse) + 1.5 * ROUNDING * max(map(abs, coarse + fine)) / (h / 2)
+            error = abs(want - want_coarse) + 1.5 * ROUNDING * size / h2
             args[index] = x
             got = claimed_fn(*args)
             if not (isinstance(got, float) and math.isfinite(got)
@@ -200,10 +213,10 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
     """Does `claimed` equal d/d`wrt` `expr` at the points (numerically)?"""
     symbols = sorted({wrt} | set(points[0]) | expr.free_symbols | claimed.free_symbols,
                      key=lambda s: s.name)
-    fast, claimed_fast = float_function(symbols, expr), float_function(symbols, claimed)
-    if fast is not None and claimed_fast is not None and _agrees_in_floats(symbols, wrt, fast, claimed_fast, points):
-        return Verdict(True)
     fn = numeric_function(symbols, expr)
+    fast, claimed_fast = float_function(symbols, expr), float_function(symbols, claimed)
+    if None not in (fn, fast, claimed_fast) and _agrees_in_floats(symbols, wrt, fast, claimed_fast, fn, points):
+        return Verdict(True)
     claimed_fn = numeric_function(symbols, claimed)
     if fn is None or claimed_fn is None:
         return Verdict(False, "the expression is undefined (it holds a division by zero)")

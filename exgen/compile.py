@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cores import usable_cores
 from .errors import TexFailed, TexMissing
 
 ENGINE = "pdflatex"
@@ -156,7 +157,7 @@ def compile_all(tex_paths: list[Path], jobs: int | None = None, timeout: float =
                 preload: bool = True) -> list[Path]:
     """Compile independent documents in parallel; every failure is reported together."""
     engine = find_engine()
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or usable_cores()
     splits = [split_preamble(path.read_text(encoding="utf-8", errors="replace")) if preload else None
               for path in tex_paths]
     # One format per distinct preamble, built before the documents that share it.
@@ -312,8 +313,11 @@ def _same_file(path: str, mtime: int, size: int) -> bool:
 def _found_by_tex(kpsewhich: str, names: list[str]) -> dict[str, str]:
     if not names:
         return {}
-    process = subprocess.run([kpsewhich, *names], capture_output=True, text=True, timeout=30,
-                             env=tex_environment())
+    # From an empty folder: TeX looks in the current one first, and exgen's is
+    # not where TeX runs.
+    with tempfile.TemporaryDirectory(prefix="exgen-kpsewhich-") as empty:
+        process = subprocess.run([kpsewhich, "-progname=pdflatex", *names], capture_output=True, text=True,
+                                 timeout=30, env=tex_environment(), cwd=empty)
     return {os.path.basename(path): path for path in process.stdout.splitlines() if path}
 
 

@@ -26,7 +26,8 @@ from .compile import compile_all, find_engine
 from .errors import ExgenError, TexFailed, TexMissing
 from .output import prepare_folder, write_files
 from .render import make_environment, problem_json, render_answer_key, render_documents
-from .sheet import Section, Sheet, SheetOptions, build_versions, usable_cores, validate
+from .cores import usable_cores
+from .sheet import Section, Sheet, SheetOptions, build_versions, validate
 
 MANIFEST = "manifest.json"
 # The names exgen gives its files (a student's id may prefix them); nothing else is ever removed.
@@ -238,7 +239,6 @@ def make_roster(options: SheetOptions, students, out: Path, pdf: bool = True, te
     import csv
     import io
     import multiprocessing
-    import os
     from concurrent.futures import ProcessPoolExecutor
 
     from .render import escape
@@ -250,7 +250,7 @@ def make_roster(options: SheetOptions, students, out: Path, pdf: bool = True, te
     for student in students:
         escape(student.name)  # refuse what TeX cannot print before any work starts
     per_student = [dataclasses.replace(options, student=s.id, student_name=s.name, versions=1) for s in students]
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or usable_cores()
     earlier = _stale_outputs(folder, {})  # read before this run overwrites the manifest
     digests: dict[str, str] = {}
     written: list[Path] = []

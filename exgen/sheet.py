@@ -22,6 +22,7 @@ import pickle
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -312,26 +313,6 @@ def _slots(options: SheetOptions) -> tuple[Slot, ...]:
     return tuple(slots)
 
 
-def usable_cores() -> int:
-    """The cores this process may use: its CPU affinity, capped by a
-    container's CPU quota (cgroup v2 `cpu.max`, or v1 `cfs_quota_us`)."""
-    import os
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    for quota_file, period_file in (("/sys/fs/cgroup/cpu.max", None),
-                                    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
-        try:
-            fields = open(quota_file).read().split()
-            quota = fields[0]
-            period = fields[1] if period_file is None else open(period_file).read().strip()
-        except (OSError, IndexError):
-            continue
-        if quota not in ("max", "-1") and int(period) > 0:
-            cores = min(cores, max(1, -(-int(quota) // int(period))))
-        break
-    return max(1, cores)
-
-
 def _can_fork() -> bool:
     """Linux only (elsewhere fork is unsafe or missing), and not in a daemon
     (a pool worker may not have children)."""
@@ -370,8 +351,8 @@ def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, Guess]:
     shares = [tuple(range(k, len(slots), jobs)) for k in range(jobs)]
     guesses: dict[int, Guess] = {}
     # fork: the children start with SymPy and exgen already imported.
-    with ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_quiet_child) as pool:
+    pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_child)
+    try:
         pending = [pool.submit(_drawn_apart, options, share) for share in shares[1:]]
         guesses.update(_first_candidates(options, shares[0]))
         for future in pending:
@@ -379,6 +360,14 @@ def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, Guess]:
                 guesses.update(pickle.loads(future.result()))
             except Exception as exc:  # BrokenProcessPool (a child killed) among others
                 log.info("a process drawing problems failed (%s); its slots are drawn here", exc)
+    except BaseException:
+        # Ctrl-C (or an error here): the children ignore SIGINT and the pool
+        # would wait for their whole share; stop them now.
+        for child in list((getattr(pool, "_processes", None) or {}).values()):
+            child.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return guesses
 
 

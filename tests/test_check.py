@@ -102,9 +102,24 @@ def test_floats_accept_only_what_mpmath_accepts(monkeypatch, g, lift, values, da
     points = as_points(values)
     symbols = [X]
     fast, claimed_fast = check.float_function(symbols, f), check.float_function(symbols, claimed)
-    if fast is not None and claimed_fast is not None and check._agrees_in_floats(symbols, X, fast, claimed_fast,
-                                                                                   points):
+    exact = check.numeric_function(symbols, f)
+    if None not in (fast, claimed_fast, exact) and check._agrees_in_floats(symbols, X, fast, claimed_fast, exact,
+                                                                           points):
         assert mpmath_only(f, X, claimed, points, monkeypatch).ok
+
+
+@pytest.mark.parametrize("f, values", [
+    (10**20 * sp.log(1 + X / 10**20), [1.1, 2.2, 3.3, 4.4]),  # 1 + x/10^20 is 1 in floats
+    (10**20 * (sp.exp(X / 10**20) - 1), [1.1, 2.2, 3.3, 4.4]),
+    (sp.exp(30 * X) * sp.log(1 + sp.exp(-40 * X)), [1.1, 1.2, 1.3, 1.4]),
+    (sp.sin(2000 * sp.pi * X), [0.0011, 0.0023, 0.0031, 0.0047]),  # its period divides the step
+    (sp.sin(4000 * sp.pi * X), [0.0011, 0.0023, 0.0031, 0.0047]),
+    (sp.sin(X) / X, [0.0, 0.0, 0.0, 0.0]),  # undefined at the points themselves
+])
+def test_what_floats_cannot_see_is_left_to_mpmath(f, values):
+    """Found by a review: functions that look flat or undefined-free in
+    floats. A zero slope claimed for them is wrong, and must be rejected."""
+    assert not derivative_agrees(f, X, sp.Integer(0), as_points(values)).ok
 
 
 @pytest.mark.parametrize("lift", [10**4, 10**5, 10**7])

@@ -400,6 +400,33 @@ def test_a_guess_stopped_by_trouble_is_drawn_again_in_order(monkeypatch, trouble
     assert not guessing
 
 
+def test_an_interrupt_while_drawing_in_parallel_stops_the_children_at_once(monkeypatch):
+    """Ctrl-C must not wait for the children's share of the sheet (they
+    ignore SIGINT, which is the parent's to report)."""
+    import multiprocessing
+    import os
+    import time
+
+    from exgen import sheet
+
+    parent = os.getpid()
+
+    def first_candidates(options, indices):
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+        time.sleep(120)  # a child's long share
+        return {}
+
+    monkeypatch.setattr(sheet, "_first_candidates", first_candidates)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        sheet.build_versions(SheetOptions(count=4, seed=1), jobs=2)
+    assert time.monotonic() - started < 60, "waited for the children"
+    for child in multiprocessing.active_children():
+        child.join(timeout=10)
+    assert not multiprocessing.active_children(), "a child outlived the interrupt"
+
+
 def test_different_seeds_give_different_sheets():
     sheets = {tuple(p["check"]["expr"] for p in json.loads(sheet_json(
         build_sheet(SheetOptions(count=5, seed=seed))))["problems"]) for seed in range(8)}
