@@ -337,6 +337,8 @@ def _build(engine: str, fixed: str, folder: Path, key: str, kpsewhich: str, time
                            if path.endswith((".cls", ".clo", ".sty", ".cfg", ".def", ".fd", ".ldf"))})
         record = {"inputs": inputs, "found": _found_by_tex(kpsewhich, searched)}
         (build / "record.json").write_text(json.dumps(record), encoding="utf-8")
+        for made in (build / f"{key}.fmt", build / "record.json"):
+            made.chmod(0o600)  # private whatever the umask (_usable loads nothing else)
         # Atomic, format first: a parallel reader sees whole files, and a
         # format with an older record is only rebuilt once more.
         os.replace(build / f"{key}.fmt", folder / f"{key}.fmt")

@@ -340,6 +340,20 @@ def test_a_format_others_could_have_written_is_never_loaded(tmp_path, tex, monke
     cache_folder().chmod(0o700)
 
 
+@pytest.mark.tex
+def test_a_format_built_under_a_group_writable_umask_is_used(tmp_path, tex, monkeypatch):
+    from exgen.compile import preloaded_format
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    previous = os.umask(0o002)  # user private groups: files are group-writable by default
+    try:
+        fmt = preloaded_format(tex, FIXED)
+        built = _identity(fmt)
+        assert preloaded_format(tex, FIXED) == fmt and _identity(fmt) == built, "reused, not rebuilt every run"
+    finally:
+        os.umask(previous)
+
+
 def test_a_relative_cache_home_is_ignored(tmp_path, monkeypatch):
     from exgen.compile import cache_folder
 
