@@ -243,7 +243,10 @@ def preloaded_format(engine: str, fixed: str, timeout: float = TIMEOUT_SECONDS) 
     environment = tex_environment()
     key = hashlib.sha256("\0".join([fixed, os.path.realpath(engine)]
                                     + [environment.get(v, "") for v in TEX_SEARCH_VARIABLES]).encode()).hexdigest()[:24]
-    folder = cache_folder()
+    try:
+        folder = cache_folder()
+    except (RuntimeError, KeyError):  # no home folder to keep a cache in
+        return None
     fmt = folder / f"{key}.fmt"
     try:
         if _usable(fmt, key, kpsewhich):
