@@ -106,13 +106,7 @@ def _numeric_function(symbols: tuple, expr: sp.Expr, prec: int):
     """Compiled once per expression: a tree's nodes, the contract, the
     friendliness and at-point checks evaluate the same expressions again.
     The closures keep no state between calls, so sharing one changes no value."""
-    direct = compiled(symbols, expr, MPMATH)
-    if direct is not None:
-        return direct
-    form = numeric_form(expr)
-    if form.has(sp.zoo, sp.nan):
-        return None
-    return numeric_callable(symbols, form)
+    return _closure(symbols, expr, MPMATH)
 
 
 def float_function(symbols, expr: sp.Expr):
@@ -122,13 +116,19 @@ def float_function(symbols, expr: sp.Expr):
 
 @functools.lru_cache(maxsize=4096)
 def _float_function(symbols: tuple, expr: sp.Expr):
-    direct = compiled(symbols, expr, FLOAT)
+    return _closure(symbols, expr, FLOAT)
+
+
+def _closure(symbols: tuple, expr: sp.Expr, ops):
+    """The course's functions compile directly; an expression with other
+    heads (an arbitrary f(x)) goes through its elementary form first."""
+    direct = compiled(symbols, expr, ops)
     if direct is not None:
         return direct
     form = numeric_form(expr)
     if form.has(sp.zoo, sp.nan):
         return None
-    return numeric_callable(symbols, form, FLOAT)
+    return numeric_callable(symbols, form, ops)
 
 
 # The float screen accepts a claim only within this share of the tolerance,

@@ -94,9 +94,7 @@ def error_lines(log_text: str, tex_name: str) -> list[str]:
 
 def compile_one(engine: str, tex_path: Path, timeout: float = TIMEOUT_SECONDS, preload: bool = True) -> Path:
     """pdflatex once on `tex_path` (in its own folder); the PDF path, or TexFailed."""
-    split = split_preamble(tex_path.read_text(encoding="utf-8", errors="replace")) if preload else None
-    fmt = preloaded_format(engine, split.fixed, timeout) if split else None
-    return _compile(engine, tex_path, timeout, split, fmt)
+    return compile_all([tex_path], jobs=1, timeout=timeout, preload=preload, engine=engine)[0]
 
 
 class TexTimedOut(TexFailed):
@@ -154,9 +152,9 @@ def _run_engine(engine: str, tex_path: Path, source: str, timeout: float, extra:
 
 
 def compile_all(tex_paths: list[Path], jobs: int | None = None, timeout: float = TIMEOUT_SECONDS,
-                preload: bool = True) -> list[Path]:
+                preload: bool = True, engine: str | None = None) -> list[Path]:
     """Compile independent documents in parallel; every failure is reported together."""
-    engine = find_engine()
+    engine = engine or find_engine()
     jobs = jobs or usable_cores()
     splits = [split_preamble(path.read_text(encoding="utf-8", errors="replace")) if preload else None
               for path in tex_paths]

@@ -198,9 +198,7 @@ def numeric_callable(symbols, expr: sp.Expr, ops: Arithmetic = MPMATH) -> Callab
     """f(*values) evaluating `expr` (SymPy's elementary functions) with `ops`.
     With floats, None for an expression of other heads: only the mpmath
     closures have `lambdify` to fall back on."""
-    index = {s: i for i, s in enumerate(symbols)}
-    try:
-        compiled = _compile(expr, index, ops)
-    except (NotImplementedError, KeyError, OverflowError):
-        return sp.lambdify(symbols, expr, modules="mpmath") if ops is MPMATH else None
-    return lambda *values: compiled(values)
+    fn = compiled(symbols, expr, ops)
+    if fn is None and ops is MPMATH:
+        return sp.lambdify(symbols, expr, modules="mpmath")
+    return fn
