@@ -19,6 +19,7 @@ never reject.
 exactly what a reader of the key would check.
 """
 
+import ast
 import builtins
 import functools
 import math
@@ -330,9 +331,134 @@ def _parse_globals() -> dict:
 
 
 def parse_check_string(text: str, names) -> sp.Expr:
+    """The string as SymPy reads it: `read_check_string`, or `parse_expr` for
+    what that does not read (an arbitrary f(x), a Derivative, a Matrix, a
+    decimal)."""
     symbols = {n: sp.Symbol(n, real=True) for n in names}
-    # A copy: evaluating the parsed code may add names to its globals.
-    return sp.parse_expr(text, local_dict=symbols, global_dict=dict(_parse_globals()))
+    try:
+        return read_check_string(text, symbols)
+    except _Unreadable:
+        # A copy: evaluating the parsed code may add names to its globals.
+        return sp.parse_expr(text, local_dict=symbols, global_dict=dict(_parse_globals()))
+
+
+class _Unreadable(Exception):
+    """The string uses something `read_check_string` leaves to `parse_expr`."""
+
+
+# The functions of the course's check strings with SymPy's meaning, each
+# called with its arguments already read; log(a, b) is log(a)/log(b), as in SymPy.
+_READ_CALLS = {
+    ("exp", 1): lambda a: sp.exp(a, evaluate=False),
+    ("log", 1): lambda a: sp.log(a, evaluate=False),
+    ("log", 2): lambda a, b: _product(sp.log(a, evaluate=False), _reciprocal(sp.log(b, evaluate=False))),
+    ("sin", 1): lambda a: sp.sin(a, evaluate=False),
+    ("cos", 1): lambda a: sp.cos(a, evaluate=False),
+    ("tan", 1): lambda a: sp.tan(a, evaluate=False),
+    ("tanh", 1): lambda a: sp.tanh(a, evaluate=False),
+    ("Abs", 1): lambda a: sp.Abs(a, evaluate=False),
+    ("sqrt", 1): lambda a: sp.Pow(a, sp.S.Half, evaluate=False),
+}
+_READ_CONSTANTS = {"E": sp.E, "pi": sp.pi}
+_READ_RELATIONS = {ast.Lt: sp.StrictLessThan, ast.LtE: sp.LessThan, ast.Gt: sp.StrictGreaterThan,
+                   ast.GtE: sp.GreaterThan}
+
+
+def read_check_string(text: str, symbols: dict) -> sp.Expr:
+    """A check string read by Python's own parser into an unevaluated SymPy
+    tree: the same value as `parse_expr`'s, which spends most of its time
+    evaluating (canonical ordering, assumptions) what the oracle only needs
+    numerically. Numbers stay exact (1/2 is a Rational, as with `parse_expr`).
+    Raises `_Unreadable` for anything outside the arithmetic, functions and
+    Piecewise/Max of the course."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        raise _Unreadable from None
+    return _read(tree.body, symbols)
+
+
+def _read(node, symbols: dict):
+    if isinstance(node, ast.Constant):
+        if type(node.value) is int:
+            return sp.Integer(node.value)
+        raise _Unreadable  # a decimal: parse_expr decides its precision
+    if isinstance(node, ast.Name):
+        found = symbols.get(node.id, _READ_CONSTANTS.get(node.id))
+        if found is None:
+            raise _Unreadable
+        return found
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        operand = _read(node.operand, symbols)
+        return operand if isinstance(node.op, ast.UAdd) else _negated(operand)
+    if isinstance(node, ast.BinOp):
+        left, right = _read(node.left, symbols), _read(node.right, symbols)
+        if isinstance(node.op, ast.Add):
+            return _sum(left, right)
+        if isinstance(node.op, ast.Sub):
+            return _sum(left, _negated(right))
+        if isinstance(node.op, ast.Mult):
+            return _product(left, right)
+        if isinstance(node.op, ast.Div):
+            return _product(left, _reciprocal(right))
+        if isinstance(node.op, ast.Pow):
+            if left.is_Rational and right.is_Integer and abs(right) <= 64:
+                return left ** right
+            return sp.Pow(left, right, evaluate=False)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        name = node.func.id
+        if name == "Piecewise":
+            return sp.Piecewise(*(_piece(arg, symbols) for arg in node.args), evaluate=False)
+        args = [_read(arg, symbols) for arg in node.args]
+        if name in ("Max", "Min") and args:
+            return (sp.Max if name == "Max" else sp.Min)(*args, evaluate=False)
+        build = _READ_CALLS.get((name, len(args)))
+        if build is not None:
+            return build(*args)
+    raise _Unreadable
+
+
+def _piece(node, symbols: dict) -> tuple:
+    if not (isinstance(node, ast.Tuple) and len(node.elts) == 2):
+        raise _Unreadable
+    value, condition = node.elts
+    if isinstance(condition, ast.Compare) and len(condition.ops) == 1 and type(condition.ops[0]) in _READ_RELATIONS:
+        relation = _READ_RELATIONS[type(condition.ops[0])]
+        condition = relation(_read(condition.left, symbols), _read(condition.comparators[0], symbols),
+                             evaluate=False)
+    elif isinstance(condition, ast.Constant) and condition.value is True:
+        condition = sp.true
+    else:
+        raise _Unreadable
+    return _read(value, symbols), condition
+
+
+# Exact numbers combine at once (2/7 is the Rational 2/7); anything with a
+# symbol stays as written, one flat sum or product per run of + or *.
+def _sum(left, right):
+    if left.is_Rational and right.is_Rational:
+        return left + right
+    return sp.Add(*_flat(sp.Add, left), *_flat(sp.Add, right), evaluate=False)
+
+
+def _product(left, right):
+    if left.is_Rational and right.is_Rational:
+        return left * right
+    return sp.Mul(*_flat(sp.Mul, left), *_flat(sp.Mul, right), evaluate=False)
+
+
+def _negated(value):
+    return -value if value.is_Rational else _product(sp.S.NegativeOne, value)
+
+
+def _reciprocal(value):
+    if value.is_Rational:
+        return 1 / value  # zoo for 1/0, as SymPy reads it
+    return sp.Pow(value, sp.S.NegativeOne, evaluate=False)
+
+
+def _flat(head, value) -> tuple:
+    return value.args if type(value) is head else (value,)
 
 
 def check_contract(check: dict, domain: Domain, rng: random.Random) -> Verdict:

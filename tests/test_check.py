@@ -18,7 +18,7 @@ from exgen.check import MIN_POINTS, check_contract, check_tree, derivative_agree
 from exgen.compose import Domain
 from exgen.steps import derive
 
-from helpers import X, Y
+from helpers import X, Y, compare, parse_plain, spread_points
 
 # ---------------------------------------------------------------------------
 # Strategies
@@ -242,6 +242,84 @@ def test_check_contract_reads_the_strings_alone():
     assert check_contract(several, Domain(positive=False), rng).ok
     swapped = dict(several, answer=list(reversed(several["answer"])))
     assert not check_contract(swapped, Domain(positive=False), rng).ok
+
+
+# The check strings are read into unevaluated trees (`read_check_string`);
+# each must mean what `parse_expr` makes of it, precedence and exact numbers
+# included. Cases a printer could produce, and a few it should not.
+READ_BACK = [
+    "-x**2", "2**-1*x", "x**(5/2)", "1/2*x", "x/2/3", "2*x - (3 - x)", "-(x - 1)**3", "x - -x", "+x",
+    "log(x, 3)", "log(x + 1)/log(10)", "-log(1 - x, 2)", "E**x", "(-2)**3*x", "exp(-(x))", "x**-2",
+    "sqrt(x)*tanh(x)", "-x**(1/3)", "2**(1/2)*x", "3*pi*sin(x)", "Abs(x - 1)", "cos(x)**2 + sin(x)**2",
+    "Piecewise((7, x > 2/7), (0, True))", "Piecewise((0, x <= 0), (1, True))", "Max(0, 7*x - 2)",
+    "5*Piecewise((0, x < -1), (x, x >= -1))", "Min(x, 1) + tan(x)", "(1/(1 + exp(-(3*x + 3))))/x**3",
+]
+
+
+@pytest.mark.parametrize("text", READ_BACK)
+def test_check_strings_read_back_as_parse_expr_reads_them(text):
+    read = check.read_check_string(text, {"x": sp.Symbol("x", real=True)})
+    usable, bad = compare(read, parse_plain(text, ["x"]), spread_points([X]))
+    assert not bad, (text, sp.srepr(read), bad)
+    assert usable >= 3, text
+
+
+def test_check_strings_keep_exact_numbers():
+    def read(text):
+        return check.read_check_string(text, {})
+    assert read("2/7") == sp.Rational(2, 7)
+    assert read("2**-1") == sp.Rational(1, 2)
+    assert read("-3/6") == sp.Rational(-1, 2)
+    assert read("1/0").has(sp.zoo)
+    assert read("(1 + E)/2").has(sp.E)
+
+
+@pytest.mark.parametrize("text", [
+    "Derivative(f(x), x)/f(x)", "Matrix([x, 1])", "0.5*x", "f(x)", "x if x > 0 else 1", "log(x, 2, 3)",
+    "x.real", "[x]", "y + x", "sin(x=1)", "x < 1",
+])
+def test_strings_beyond_the_reader_go_to_parse_expr(text):
+    symbols = {"x": sp.Symbol("x", real=True)}
+    with pytest.raises(check._Unreadable):
+        check.read_check_string(text, symbols)
+    if text in ("Derivative(f(x), x)/f(x)", "Matrix([x, 1])", "0.5*x"):
+        assert check.parse_check_string(text, ["x"]) == parse_plain(text, ["x"])
+
+
+def test_every_check_string_of_every_topic_reads_back_as_parse_expr_reads_it():
+    from exgen.sheet import SheetOptions, build_versions
+    from exgen.topics import TOPICS
+
+    read_count = 0
+    for name in sorted(TOPICS):
+        for level in TOPICS[name].levels:
+            for seed in range(3):
+                for at_point in (False, True):
+                    sheet = build_versions(SheetOptions(count=2, seed=seed, topics=(name,), difficulty=level,
+                                                        at_point=at_point))[0]
+                    for problem in sheet.problems:
+                        names = problem.check["variables"]
+                        answers = problem.check["answer"]
+                        texts = [problem.check["expr"], *(answers if isinstance(answers, list) else [answers])]
+                        symbols = [sp.Symbol(n, real=True) for n in names]
+                        points = sample_points(problem.exercise.domain, symbols, random.Random(seed))
+                        for text in texts:
+                            try:
+                                read = check.read_check_string(text, dict(zip(names, symbols)))
+                            except check._Unreadable:
+                                continue
+                            read_count += 1
+                            usable, bad = compare(read, parse_plain(text, names), points)
+                            assert not bad and usable >= 3, (name, level, text, bad)
+    assert read_count > 300  # the reader, not parse_expr, reads almost all of them
+
+
+def test_a_misread_power_would_be_rejected():
+    domain = Domain(positive=False)
+    right = {"variables": ["x"], "expr": "-x**3/3", "wrt": "x", "answer": "-x**2"}
+    assert check_contract(right, domain, random.Random(2)).ok
+    assert not check_contract(dict(right, answer="(-x)**2"), domain, random.Random(2)).ok
+    assert not check_contract(dict(right, answer="-x**2/1/2"), domain, random.Random(2)).ok
 
 
 def test_check_tree_catches_one_wrong_node():
