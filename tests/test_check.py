@@ -132,6 +132,30 @@ def test_a_claim_just_past_the_tolerance_is_rejected_however_large_the_function(
         assert not derivative_agrees(f, X, sp.cos(X) + damage, points).ok
 
 
+@pytest.mark.parametrize("f, values", [
+    (sp.exp(5 * X), [1.3, 1.7, 2.1, 2.4]),
+    (1 / X**3, [0.21, 0.33, 0.47, 0.62]),
+    (sp.sin(4 * X**2), [1.1, 1.6, 2.2, 2.45]),
+])
+def test_a_fast_curving_function_is_screened_at_the_smaller_step_and_damage_still_fails(monkeypatch, f, values):
+    points = as_points(values)
+    symbols = [X]
+    right = sp.diff(f, X)
+
+    def screened(claimed):
+        return check._agrees_in_floats(symbols, X, check.float_function(symbols, f),
+                                       check.float_function(symbols, claimed), check.numeric_function(symbols, f),
+                                       points)
+
+    assert screened(right)
+    with monkeypatch.context() as patch:
+        patch.setattr(check, "SCREEN_STEPS", check.SCREEN_STEPS[:1])
+        assert not screened(right), "the first step alone should be too coarse for this function"
+    for damage in BAND:
+        assert not screened(right * (1 + damage))
+        assert not derivative_agrees(f, X, right * (1 + damage), points).ok
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_every_check_floats_decide_mpmath_decides_the_same(monkeypatch, seed):
     from exgen.sheet import SheetOptions, build_sheet
