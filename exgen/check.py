@@ -33,6 +33,7 @@ from sympy.core.function import AppliedUndef
 
 from .compose import Domain
 from .functions import to_elementary
+from . import numeric
 from .numeric import FLOAT, MPMATH, compiled, numeric_callable
 
 MIN_POINTS = 3
@@ -544,3 +545,4 @@ def forget() -> None:
     """Drop the compiled numeric functions (see `forms.forget`)."""
     for remembered in (numeric_form, _numeric_function, _float_function):
         remembered.cache_clear()
+    numeric.forget()

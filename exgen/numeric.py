@@ -12,6 +12,7 @@ are about ten times faster and only ever let the oracle accept sooner
 the mpmath closures decide.
 """
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -68,7 +69,7 @@ def _mp_mul(values):
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: a key of the compile cache
 class Arithmetic:
     """What the compiled closures compute with."""
 
@@ -102,9 +103,13 @@ def _constant(value):
     return lambda env: value
 
 
-def _compile(expr, index: dict, ops: Arithmetic) -> Callable:
+@functools.lru_cache(maxsize=16384)
+def _compile(expr, symbols: tuple, ops: Arithmetic, prec: int) -> Callable:
+    """Cached per subtree: a derivation's nodes, their claims and the check
+    strings share most of their subexpressions, and a closure keeps no state.
+    `prec` is part of the key because a Float constant is rounded to it."""
     if expr.is_Symbol:
-        position = index[expr]
+        position = symbols.index(expr)
         return lambda env: env[position]
     if expr.is_Integer:
         return _constant(ops.number(int(expr), 1))
@@ -119,15 +124,15 @@ def _compile(expr, index: dict, ops: Arithmetic) -> Callable:
     if expr is sp.E:
         return lambda env: ops.e()
     if expr.is_Add:
-        terms = [_compile(a, index, ops) for a in expr.args]
+        terms = [_compile(a, symbols, ops, prec) for a in expr.args]
         total = ops.sum
         return lambda env: total(t(env) for t in terms)
     if expr.is_Mul:
-        factors = [_compile(a, index, ops) for a in expr.args]
+        factors = [_compile(a, symbols, ops, prec) for a in expr.args]
         product = ops.product
         return lambda env: product(f(env) for f in factors)
     if expr.is_Pow:
-        base, exponent = _compile(expr.base, index, ops), _compile(expr.exp, index, ops)
+        base, exponent = _compile(expr.base, symbols, ops, prec), _compile(expr.exp, symbols, ops, prec)
         if expr.exp == sp.Rational(1, 2):
             sqrt = ops.sqrt
             return lambda env: sqrt(base(env))
@@ -137,24 +142,24 @@ def _compile(expr, index: dict, ops: Arithmetic) -> Callable:
         power = ops.power
         return lambda env: power(base(env), exponent(env))
     if type(expr) in ops.unary and len(expr.args) == 1:
-        fn, arg = ops.unary[type(expr)], _compile(expr.args[0], index, ops)
+        fn, arg = ops.unary[type(expr)], _compile(expr.args[0], symbols, ops, prec)
         return lambda env: fn(arg(env))
     if isinstance(expr, sigmoid):
-        arg, one, exp = _compile(expr.args[0], index, ops), ops.number(1, 1), ops.unary[sp.exp]
+        arg, one, exp = _compile(expr.args[0], symbols, ops, prec), ops.number(1, 1), ops.unary[sp.exp]
         return lambda env: one / (one + exp(-arg(env)))
     if isinstance(expr, ReLU):
-        arg, zero = _compile(expr.args[0], index, ops), ops.number(0, 1)
+        arg, zero = _compile(expr.args[0], symbols, ops, prec), ops.number(0, 1)
         return lambda env: max(zero, arg(env))
     if isinstance(expr, log_base):
-        arg, base, log = _compile(expr.args[0], index, ops), _compile(expr.args[1], index, ops), ops.unary[sp.log]
+        arg, base, log = _compile(expr.args[0], symbols, ops, prec), _compile(expr.args[1], symbols, ops, prec), ops.unary[sp.log]
         return lambda env: log(arg(env)) / log(base(env))
     if isinstance(expr, softmax):
-        return _compile(expr.elementary(), index, ops)
+        return _compile(expr.elementary(), symbols, ops, prec)
     if isinstance(expr, sp.Max):
-        args = [_compile(a, index, ops) for a in expr.args]
+        args = [_compile(a, symbols, ops, prec) for a in expr.args]
         return lambda env: max(a(env) for a in args)
     if isinstance(expr, sp.Piecewise):
-        pieces = [(_compile(value, index, ops), _condition(cond, index, ops)) for value, cond in expr.args]
+        pieces = [(_compile(value, symbols, ops, prec), _condition(cond, symbols, ops, prec)) for value, cond in expr.args]
 
         def piecewise(env):
             for value, cond in pieces:
@@ -171,14 +176,14 @@ _RELATIONS = {
 }
 
 
-def _condition(cond, index: dict, ops: Arithmetic) -> Callable:
+def _condition(cond, symbols: tuple, ops: Arithmetic, prec: int) -> Callable:
     if cond is sp.true:
         return lambda env: True
     if cond is sp.false:
         return lambda env: False
     if type(cond) in _RELATIONS:
         compare = _RELATIONS[type(cond)]
-        left, right = _compile(cond.lhs, index, ops), _compile(cond.rhs, index, ops)
+        left, right = _compile(cond.lhs, symbols, ops, prec), _compile(cond.rhs, symbols, ops, prec)
         return lambda env: compare(left(env), right(env))
     raise NotImplementedError(type(cond).__name__)
 
@@ -186,10 +191,9 @@ def _condition(cond, index: dict, ops: Arithmetic) -> Callable:
 def compiled(symbols, expr: sp.Expr, ops: Arithmetic) -> Callable | None:
     """f(*values) evaluating `expr` with `ops`, or None for a head the
     compiler does not know (an arbitrary f(x), a Derivative, zoo)."""
-    index = {s: i for i, s in enumerate(symbols)}
     try:
-        compiled = _compile(expr, index, ops)
-    except (NotImplementedError, KeyError, OverflowError):  # OverflowError: 10^400 has no float
+        compiled = _compile(expr, tuple(symbols), ops, mpmath.mp.prec)
+    except (NotImplementedError, KeyError, ValueError, OverflowError):  # OverflowError: 10^400 has no float
         return None
     return lambda *values: compiled(values)
 
@@ -202,3 +206,8 @@ def numeric_callable(symbols, expr: sp.Expr, ops: Arithmetic = MPMATH) -> Callab
     if fn is None and ops is MPMATH:
         return sp.lambdify(symbols, expr, modules="mpmath")
     return fn
+
+
+def forget() -> None:
+    """Drop the compiled closures (see `forms.forget`)."""
+    _compile.cache_clear()
