@@ -344,8 +344,7 @@ def _parse_globals() -> dict:
 
 def parse_check_string(text: str, names) -> sp.Expr:
     """The string as SymPy reads it: `read_check_string`, or `parse_expr` for
-    what that does not read (an arbitrary f(x), a Derivative, a Matrix, a
-    decimal)."""
+    what that does not read (an arbitrary f(x), a Derivative, a decimal)."""
     symbols = {n: sp.Symbol(n, real=True) for n in names}
     try:
         return read_check_string(text, symbols)
@@ -381,8 +380,8 @@ def read_check_string(text: str, symbols: dict) -> sp.Expr:
     tree: the same value as `parse_expr`'s, which spends most of its time
     evaluating (canonical ordering, assumptions) what the oracle only needs
     numerically. Numbers stay exact (1/2 is a Rational, as with `parse_expr`).
-    Raises `_Unreadable` for anything outside the arithmetic, functions and
-    Piecewise/Max of the course."""
+    Raises `_Unreadable` for anything outside the arithmetic, functions,
+    Piecewise/Max and Matrix of the course."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError:
@@ -421,6 +420,11 @@ def _read(node, symbols: dict):
         name = node.func.id
         if name == "Piecewise":
             return sp.Piecewise(*(_piece(arg, symbols) for arg in node.args), evaluate=False)
+        if name == "Matrix" and len(node.args) == 1 and isinstance(node.args[0], ast.List):
+            try:
+                return sp.ImmutableMatrix([_row(element, symbols) for element in node.args[0].elts])
+            except ValueError:  # ragged rows: parse_expr says what is wrong
+                raise _Unreadable from None
         args = [_read(arg, symbols) for arg in node.args]
         if name in ("Max", "Min") and args:
             return (sp.Max if name == "Max" else sp.Min)(*args, evaluate=False)
@@ -428,6 +432,13 @@ def _read(node, symbols: dict):
         if build is not None:
             return build(*args)
     raise _Unreadable
+
+
+def _row(node, symbols: dict) -> list:
+    """A row of Matrix([[a, b], [c, d]]), or the one entry of a row of Matrix([a, b])."""
+    if isinstance(node, ast.List):
+        return [_read(element, symbols) for element in node.elts]
+    return [_read(node, symbols)]
 
 
 def _piece(node, symbols: dict) -> tuple:

@@ -631,6 +631,7 @@ def _is_label(symbol: sp.Symbol) -> bool:
     return symbol.name.rstrip("0123456789") == "y"
 
 
+@functools.lru_cache(maxsize=512)  # a Jacobian at a point repeats most of its entries
 def tidy_value(value: sp.Expr) -> sp.Expr:
     from .forms import tidy
 

@@ -288,6 +288,16 @@ def test_check_strings_read_back_as_parse_expr_reads_them(text):
     assert usable >= 3, text
 
 
+@pytest.mark.parametrize("text", ["Matrix([x**2, exp(-x)/2])", "Matrix([[1/4, -x], [-(x - 1)**2, log(x, 3)]])"])
+def test_a_matrix_reads_back_entry_by_entry(text):
+    read = check.read_check_string(text, {"x": sp.Symbol("x", real=True)})
+    parsed = parse_plain(text, ["x"])
+    assert read.shape == parsed.shape
+    for mine, theirs in zip(read, parsed):
+        usable, bad = compare(mine, theirs, spread_points([X]))
+        assert not bad and usable >= 3, (text, mine, theirs, bad)
+
+
 def test_check_strings_keep_exact_numbers():
     def read(text):
         return check.read_check_string(text, {})
@@ -299,14 +309,14 @@ def test_check_strings_keep_exact_numbers():
 
 
 @pytest.mark.parametrize("text", [
-    "Derivative(f(x), x)/f(x)", "Matrix([x, 1])", "0.5*x", "f(x)", "x if x > 0 else 1", "log(x, 2, 3)",
-    "x.real", "[x]", "y + x", "sin(x=1)", "x < 1",
+    "Derivative(f(x), x)/f(x)", "Matrix([[x, 1], [2]])", "0.5*x", "f(x)", "x if x > 0 else 1", "log(x, 2, 3)",
+    "x.real", "[x]", "y + x", "sin(x=1)", "x < 1", "Matrix(x)",
 ])
 def test_strings_beyond_the_reader_go_to_parse_expr(text):
     symbols = {"x": sp.Symbol("x", real=True)}
     with pytest.raises(check._Unreadable):
         check.read_check_string(text, symbols)
-    if text in ("Derivative(f(x), x)/f(x)", "Matrix([x, 1])", "0.5*x"):
+    if text in ("Derivative(f(x), x)/f(x)", "0.5*x"):
         assert check.parse_check_string(text, ["x"]) == parse_plain(text, ["x"])
 
 
@@ -333,8 +343,15 @@ def test_every_check_string_of_every_topic_reads_back_as_parse_expr_reads_it():
                             except check._Unreadable:
                                 continue
                             read_count += 1
-                            usable, bad = compare(read, parse_plain(text, names), points)
-                            assert not bad and usable >= 3, (name, level, text, bad)
+                            parsed = parse_plain(text, names)
+                            if isinstance(parsed, sp.MatrixBase):
+                                assert read.shape == parsed.shape, text
+                                pairs = list(zip(read, parsed))
+                            else:
+                                pairs = [(read, parsed)]
+                            for mine, theirs in pairs:
+                                usable, bad = compare(mine, theirs, points)
+                                assert not bad and usable >= 3, (name, level, text, bad)
     assert read_count > 300  # the reader, not parse_expr, reads almost all of them
 
 
