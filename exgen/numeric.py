@@ -125,12 +125,23 @@ def _compile(expr, symbols: tuple, ops: Arithmetic, prec: int) -> Callable:
         return lambda env: ops.e()
     if expr.is_Add:
         terms = [_compile(a, symbols, ops, prec) for a in expr.args]
+        if len(terms) == 2 and ops is FLOAT:
+            # a + b is the correctly rounded sum, as fsum's is: the same value, without the call.
+            first, second = terms
+            return lambda env: first(env) + second(env)
         total = ops.sum
-        return lambda env: total(t(env) for t in terms)
+        return lambda env: total([t(env) for t in terms])
     if expr.is_Mul:
         factors = [_compile(a, symbols, ops, prec) for a in expr.args]
+        # The products multiply left to right, as `ops.product` does.
+        if len(factors) == 2:
+            first, second = factors
+            return lambda env: first(env) * second(env)
+        if len(factors) == 3:
+            first, second, third = factors
+            return lambda env: first(env) * second(env) * third(env)
         product = ops.product
-        return lambda env: product(f(env) for f in factors)
+        return lambda env: product([f(env) for f in factors])
     if expr.is_Pow:
         base, exponent = _compile(expr.base, symbols, ops, prec), _compile(expr.exp, symbols, ops, prec)
         if expr.exp == sp.Rational(1, 2):
