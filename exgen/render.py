@@ -227,7 +227,7 @@ def _chain_terms(step: Step, paths: int, partial: bool) -> tuple[str, ...]:
                         for x, _ in step.bindings)
     terms = r" + ".join(r"%s \cdot %s" % (_wrap(p.result), _wrap(r.result)) for p, r in zip(partials, rates))
     paths = dict(step.bindings)  # x = x(t), y = y(t) put in
-    in_t = r" + ".join(r"%s \cdot %s" % (_wrap(p.result.subs(paths)), _wrap(r.result)) for p, r in zip(partials, rates))
+    in_t = r" + ".join(r"%s \cdot %s" % (_wrap(p.result.xreplace(paths)), _wrap(r.result)) for p, r in zip(partials, rates))
     return tuple(fit_row(row) for row in dict.fromkeys((names, terms, in_t, tex(step.result))))
 
 

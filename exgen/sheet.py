@@ -614,7 +614,7 @@ def _at_point(problem: Problem, rng):
                    for v in ex.variables)
         point = dict(at)
         # Exact values in SymPy's own functions: sigma(1) becomes 1/(1 + e^-1).
-        values = tuple(tidy_value(to_elementary(a).subs(point)) for a in problem.answers)
+        values = tuple(tidy_value(to_elementary(a).xreplace(point)) for a in problem.answers)
         if any(v.is_finite is False or v.has(sp.nan, sp.zoo, sp.Piecewise) for v in values):
             continue
         evaluated = Problem(problem.number, problem.level, ex, problem.derivations, at, values)
