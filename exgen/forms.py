@@ -239,7 +239,9 @@ def tidy(expr: sp.Expr) -> sp.Expr:
         return expr
     candidates = [expr, sp.factor_terms(expr)]
     if any(t.is_Pow and t.exp.is_negative for t in sp.preorder_traversal(expr)):
-        candidates.append(sp.factor_terms(sp.together(expr)))
+        combined = sp.together(expr)
+        if combined != expr:  # else its factor_terms is the one above
+            candidates.append(sp.factor_terms(combined))
     distinct = list(dict.fromkeys(candidates))  # often the rewrites change nothing
     best = min(distinct, key=printed_length) if len(distinct) > 1 else expr
     return _numeric_factor_out(best)
