@@ -218,14 +218,24 @@ def verify(folder: Path, template_dir: Path | None = None) -> Verification:
     return Verification(tuple(lines), changed)
 
 
+# Students' sheets share many small expressions (x^2, e^x, sigma(z), their
+# printings and compiled checks), so a worker keeps what the printers and the
+# oracle remember for this many students, then drops it: about 10% faster
+# per student than starting afresh each time, with the worker's memory still
+# bounded (about 80 MB, against 110 MB after 150 students never dropping it).
+STUDENTS_BETWEEN_FORGETTING = 25
+_students_made = 0
+
+
 def _student_files(job) -> dict[str, bytes]:
     """One student's sheet, guidebook and JSON (and PDFs): a worker process's job."""
+    global _students_made
     options, template_dir, pdf = job
     sheets, files = render_all(options, template_dir)
-    # Another student's sheet shares few expressions with this one: what the
-    # printers and the oracle remember would only grow the worker.
-    for module in (forms, check, steps):
-        module.forget()
+    _students_made += 1
+    if _students_made % STUDENTS_BETWEEN_FORGETTING == 0:
+        for module in (forms, check, steps):
+            module.forget()
     if pdf:
         with tempfile.TemporaryDirectory(prefix="exgen-student-") as scratch:
             files.update(compile_files(files, Path(scratch), jobs=1))

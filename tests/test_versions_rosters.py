@@ -102,6 +102,22 @@ def test_a_roster_gives_each_student_an_own_sheet_and_is_the_same_on_any_number_
     assert checked.returncode == 0, checked.stdout
 
 
+def test_what_a_roster_worker_remembers_between_students_changes_no_file(tmp_path, monkeypatch):
+    from exgen import pipeline
+
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\n" + "".join(f"s{i},Student {i}\n" for i in range(6)), encoding="utf-8")
+    runs = {}
+    for every in (1, 4, 1000):  # afresh for each student, now and then, never
+        monkeypatch.setattr(pipeline, "STUDENTS_BETWEEN_FORGETTING", every)
+        out = tmp_path / f"every{every}"
+        result = run_main("make", "--count", "4", "--seed", "3", "--roster", roster, "--no-pdf", "--jobs", "1",
+                          "--out", out)
+        assert result.code == 0, result.stderr
+        runs[every] = snapshot(out)
+    assert runs[1] == runs[4] == runs[1000]
+
+
 def test_a_smaller_roster_in_the_same_folder_removes_the_departed_students_files(tmp_path):
     roster = tmp_path / "class.csv"
     roster.write_text(ROSTER, encoding="utf-8")
