@@ -7,16 +7,18 @@ points inside the problem's domain (30 significant digits, relative tolerance
 fewer than `MIN_POINTS` usable points is a failure, never a pass.
 
 Most claims are right, and showing that in floats first is several times
-cheaper: a five-point central difference in double precision accepts at
-once when, at every point, the claim is within a tenth of the tolerance of
-it, the difference's own error counted in (`_agrees_in_floats`). Anything
+cheaper: a five-point central difference of f in double precision accepts
+at once when, at every point, the claim (at 30 digits) is within a tenth of
+the tolerance of it, the difference's own error counted in
+(`_agrees_in_floats`). Anything
 else (a domain error, an overflow, a kink near a point, a large value with a
 small slope, a disagreement) goes to mpmath, whose verdict is final; floats
 never reject.
 
-`check_contract` reads the sheet.json `check` strings back with
-`sympy.parse_expr` (plain SymPy names, real symbols), so what is checked is
-exactly what a reader of the key would check.
+`check_contract` reads the sheet.json `check` strings back as SymPy reads
+them (plain SymPy names, real symbols; `read_check_string`, else
+`sympy.parse_expr`), so what is checked is exactly what a reader of the key
+would check.
 """
 
 import ast
@@ -98,13 +100,11 @@ def _numeric(fn, args):
 def numeric_function(symbols, expr: sp.Expr):
     """An mpmath function of `symbols`, or None where SymPy cannot build one
     (an expression holding zoo or nan is defined nowhere)."""
-    # The working precision is part of the key because a Float constant is
-    # rounded to it when compiled; symbols and expressions hash structurally.
-    return _numeric_function(tuple(symbols), expr, mpmath.mp.prec)
+    return _numeric_function(tuple(symbols), expr)
 
 
 @functools.lru_cache(maxsize=4096)
-def _numeric_function(symbols: tuple, expr: sp.Expr, prec: int):
+def _numeric_function(symbols: tuple, expr: sp.Expr):
     """Compiled once per expression: a tree's nodes, the contract, the
     friendliness and at-point checks evaluate the same expressions again.
     The closures keep no state between calls, so sharing one changes no value."""
@@ -144,18 +144,21 @@ ROUNDING = 3e-15
 SCREEN_STEPS = (1e-3, 1.25e-4)
 
 
-def _agrees_in_floats(symbols: list, wrt: sp.Symbol, fn, claimed_fn, exact_fn, points: list[Point]) -> bool:
-    """True when, at every point, the claim is within a tenth of the tolerance
-    of a five-point central difference in floats, counting that difference's
-    own error: how much it moves between two steps (truncation, and the noise
-    of a cancellation inside f) plus f's rounding divided by the step. f's
-    float value at the point must also match its 30-digit value (`exact_fn`)
-    to within that rounding: a term lost to absorption, as in
-    10^20 ln(1 + x/10^20), would make f look flat in floats alone. The second
-    step is the first over sqrt(2), so no periodic f aliases at both. Where
-    f curves too fast for the first pair of steps (e^(5x), 1/x^3 near 0), a
-    pair eight times smaller is tried under the same test.
-    False means undecided: mpmath decides."""
+def _agrees_in_floats(symbols: list, wrt: sp.Symbol, fn, exact_fn, claimed_exact_fn, points: list[Point]) -> bool:
+    """True when, at every point, the claim's 30-digit value is within a
+    tenth of the tolerance of a five-point central difference of f in
+    floats, counting that difference's own error: how much it moves between
+    two steps (truncation, and the noise of a cancellation inside f) plus f's
+    rounding divided by the step. f's float value at the point must also
+    match its 30-digit value (`exact_fn`) to within that rounding: a term
+    lost to absorption, as in 10^20 ln(1 + x/10^20), would make f look flat
+    in floats alone. The claim is taken at 30 digits for the same reason
+    (x (1 + 10^10 ln(1 + 10^-17)) is x in floats). The second step is the
+    first over sqrt(2), and at each step the three-point difference must
+    agree with the five-point one to 1% (the steps resolve f), so a periodic
+    f cannot alias at both. Where f curves too fast for the first pair of
+    steps (e^(5x), 1/x^3 near 0), a pair eight times smaller is tried under
+    the same test. False means undecided: mpmath decides."""
     index = symbols.index(wrt)
     allowed = SCREEN_SHARE * float(TOLERANCE)
     try:
@@ -171,29 +174,32 @@ def _agrees_in_floats(symbols: list, wrt: sp.Symbol, fn, claimed_fn, exact_fn, p
                 return value
 
             def difference(step):
+                """The five-point difference, its stencil's values, and whether
+                the three-point difference agrees with it to 1%."""
                 values = [at(x + k * step) for k in (-2, -1, 1, 2)]
-                return (values[0] - 8 * values[1] + 8 * values[2] - values[3]) / (12 * step), values
+                five = (values[0] - 8 * values[1] + 8 * values[2] - values[3]) / (12 * step)
+                three = (values[2] - values[1]) / (2 * step)
+                return five, values, abs(three - five) <= 0.01 * abs(five) + allowed
 
             center = at(x)
             got = None
             for relative_step in SCREEN_STEPS:
                 h = relative_step * max(1.0, abs(x))
                 h2 = h * 0.7071067811865476
-                want_coarse, coarse = difference(h)
-                want, fine = difference(h2)
+                want_coarse, coarse, resolved_coarse = difference(h)
+                want, fine, resolved_fine = difference(h2)
                 size = max(map(abs, coarse + fine + [center]))
                 if got is None:
+                    exact_point = [point[s] for s in symbols]
                     with mpmath.workdps(DIGITS):
-                        exact = _numeric(exact_fn, [point[s] for s in symbols])
-                    if exact is None or abs(center - float(exact)) > 4 * ROUNDING * size:
+                        exact, claimed = _numeric(exact_fn, exact_point), _numeric(claimed_exact_fn, exact_point)
+                    if exact is None or claimed is None or abs(center - float(exact)) > 4 * ROUNDING * size:
                         return False
-                    args[index] = x
-                    got = claimed_fn(*args)
-                    if not (isinstance(got, float) and math.isfinite(got)):
-                        return False
+                    got = float(claimed)
                 # (1 + 8 + 8 + 1)/12 of the largest value's rounding, over the finer step.
                 error = abs(want - want_coarse) + 1.5 * ROUNDING * size / h2
-                if abs(got - want) + error <= allowed * max(1.0, abs(got), abs(want)):
+                if (resolved_coarse and resolved_fine
+                        and abs(got - want) + error <= allowed * max(1.0, abs(got), abs(want))):
                     break
             else:
                 return False
@@ -226,11 +232,9 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
     """Does `claimed` equal d/d`wrt` `expr` at the points (numerically)?"""
     symbols = sorted({wrt} | set(points[0]) | expr.free_symbols | claimed.free_symbols,
                      key=lambda s: s.name)
-    fn = numeric_function(symbols, expr)
-    fast, claimed_fast = float_function(symbols, expr), float_function(symbols, claimed)
-    if None not in (fn, fast, claimed_fast) and _agrees_in_floats(symbols, wrt, fast, claimed_fast, fn, points):
+    fn, claimed_fn, fast = numeric_function(symbols, expr), numeric_function(symbols, claimed), float_function(symbols, expr)
+    if None not in (fn, fast, claimed_fn) and _agrees_in_floats(symbols, wrt, fast, fn, claimed_fn, points):
         return Verdict(True)
-    claimed_fn = numeric_function(symbols, claimed)
     if fn is None or claimed_fn is None:
         return Verdict(False, "the expression is undefined (it holds a division by zero)")
     index = symbols.index(wrt)

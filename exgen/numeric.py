@@ -104,27 +104,31 @@ def _constant(value):
 
 
 @functools.lru_cache(maxsize=16384)
-def _compile(expr, symbols: tuple, ops: Arithmetic, prec: int) -> Callable:
+def _compile(expr, symbols: tuple, ops: Arithmetic) -> Callable:
     """Cached per subtree: a derivation's nodes, their claims and the check
-    strings share most of their subexpressions, and a closure keeps no state.
-    `prec` is part of the key because a Float constant is rounded to it."""
+    strings share most of their subexpressions, and a closure keeps no state
+    (nor a precision: mpmath constants are rounded when called)."""
     if expr.is_Symbol:
         position = symbols.index(expr)
         return lambda env: env[position]
-    if expr.is_Integer:
-        return _constant(ops.number(int(expr), 1))
+    if expr.is_Integer and (ops is FLOAT or abs(expr) < 2**53):
+        return _constant(ops.number(int(expr), 1))  # exact at any precision
     if expr.is_Rational:
         p, q = int(expr.p), int(expr.q)
-        # mpmath rounds p/q to the precision of the moment of each call.
+        # mpmath rounds p/q (and 3^40) to the precision of the moment of each
+        # call: the closure may be compiled outside the 30-digit context.
         return lambda env: ops.number(p, q)
     if expr.is_Float:
-        return _constant(mpmath.mpf(expr) if ops is MPMATH else float(expr))
+        if ops is FLOAT:
+            return _constant(float(expr))
+        digits = expr._mpf_  # all of the Float's own precision, rounded when called
+        return lambda env: mpmath.mpf(digits)
     if expr is sp.pi:
         return lambda env: ops.pi()
     if expr is sp.E:
         return lambda env: ops.e()
     if expr.is_Add:
-        terms = [_compile(a, symbols, ops, prec) for a in expr.args]
+        terms = [_compile(a, symbols, ops) for a in expr.args]
         if len(terms) == 2 and ops is FLOAT:
             # a + b is the correctly rounded sum, as fsum's is: the same value, without the call.
             first, second = terms
@@ -132,7 +136,7 @@ def _compile(expr, symbols: tuple, ops: Arithmetic, prec: int) -> Callable:
         total = ops.sum
         return lambda env: total([t(env) for t in terms])
     if expr.is_Mul:
-        factors = [_compile(a, symbols, ops, prec) for a in expr.args]
+        factors = [_compile(a, symbols, ops) for a in expr.args]
         # The products multiply left to right, as `ops.product` does.
         if len(factors) == 2:
             first, second = factors
@@ -143,7 +147,7 @@ def _compile(expr, symbols: tuple, ops: Arithmetic, prec: int) -> Callable:
         product = ops.product
         return lambda env: product([f(env) for f in factors])
     if expr.is_Pow:
-        base, exponent = _compile(expr.base, symbols, ops, prec), _compile(expr.exp, symbols, ops, prec)
+        base, exponent = _compile(expr.base, symbols, ops), _compile(expr.exp, symbols, ops)
         if expr.exp == sp.Rational(1, 2):
             sqrt = ops.sqrt
             return lambda env: sqrt(base(env))
@@ -153,24 +157,24 @@ def _compile(expr, symbols: tuple, ops: Arithmetic, prec: int) -> Callable:
         power = ops.power
         return lambda env: power(base(env), exponent(env))
     if type(expr) in ops.unary and len(expr.args) == 1:
-        fn, arg = ops.unary[type(expr)], _compile(expr.args[0], symbols, ops, prec)
+        fn, arg = ops.unary[type(expr)], _compile(expr.args[0], symbols, ops)
         return lambda env: fn(arg(env))
     if isinstance(expr, sigmoid):
-        arg, one, exp = _compile(expr.args[0], symbols, ops, prec), ops.number(1, 1), ops.unary[sp.exp]
+        arg, one, exp = _compile(expr.args[0], symbols, ops), ops.number(1, 1), ops.unary[sp.exp]
         return lambda env: one / (one + exp(-arg(env)))
     if isinstance(expr, ReLU):
-        arg, zero = _compile(expr.args[0], symbols, ops, prec), ops.number(0, 1)
+        arg, zero = _compile(expr.args[0], symbols, ops), ops.number(0, 1)
         return lambda env: max(zero, arg(env))
     if isinstance(expr, log_base):
-        arg, base, log = _compile(expr.args[0], symbols, ops, prec), _compile(expr.args[1], symbols, ops, prec), ops.unary[sp.log]
+        arg, base, log = _compile(expr.args[0], symbols, ops), _compile(expr.args[1], symbols, ops), ops.unary[sp.log]
         return lambda env: log(arg(env)) / log(base(env))
     if isinstance(expr, softmax):
-        return _compile(expr.elementary(), symbols, ops, prec)
+        return _compile(expr.elementary(), symbols, ops)
     if isinstance(expr, sp.Max):
-        args = [_compile(a, symbols, ops, prec) for a in expr.args]
+        args = [_compile(a, symbols, ops) for a in expr.args]
         return lambda env: max(a(env) for a in args)
     if isinstance(expr, sp.Piecewise):
-        pieces = [(_compile(value, symbols, ops, prec), _condition(cond, symbols, ops, prec)) for value, cond in expr.args]
+        pieces = [(_compile(value, symbols, ops), _condition(cond, symbols, ops)) for value, cond in expr.args]
 
         def piecewise(env):
             for value, cond in pieces:
@@ -187,14 +191,14 @@ _RELATIONS = {
 }
 
 
-def _condition(cond, symbols: tuple, ops: Arithmetic, prec: int) -> Callable:
+def _condition(cond, symbols: tuple, ops: Arithmetic) -> Callable:
     if cond is sp.true:
         return lambda env: True
     if cond is sp.false:
         return lambda env: False
     if type(cond) in _RELATIONS:
         compare = _RELATIONS[type(cond)]
-        left, right = _compile(cond.lhs, symbols, ops, prec), _compile(cond.rhs, symbols, ops, prec)
+        left, right = _compile(cond.lhs, symbols, ops), _compile(cond.rhs, symbols, ops)
         return lambda env: compare(left(env), right(env))
     raise NotImplementedError(type(cond).__name__)
 
@@ -203,7 +207,7 @@ def compiled(symbols, expr: sp.Expr, ops: Arithmetic) -> Callable | None:
     """f(*values) evaluating `expr` with `ops`, or None for a head the
     compiler does not know (an arbitrary f(x), a Derivative, zoo)."""
     try:
-        compiled = _compile(expr, tuple(symbols), ops, mpmath.mp.prec)
+        compiled = _compile(expr, tuple(symbols), ops)
     except (NotImplementedError, KeyError, ValueError, OverflowError):  # OverflowError: 10^400 has no float
         return None
     return lambda *values: compiled(values)

@@ -101,10 +101,10 @@ def test_floats_accept_only_what_mpmath_accepts(monkeypatch, g, lift, values, da
     claimed = sp.diff(f, X) * (1 + damage) if relative else sp.diff(f, X) + damage
     points = as_points(values)
     symbols = [X]
-    fast, claimed_fast = check.float_function(symbols, f), check.float_function(symbols, claimed)
-    exact = check.numeric_function(symbols, f)
-    if None not in (fast, claimed_fast, exact) and check._agrees_in_floats(symbols, X, fast, claimed_fast, exact,
-                                                                           points):
+    fast, exact = check.float_function(symbols, f), check.numeric_function(symbols, f)
+    claimed_exact = check.numeric_function(symbols, claimed)
+    if None not in (fast, exact, claimed_exact) and check._agrees_in_floats(symbols, X, fast, exact, claimed_exact,
+                                                                            points):
         assert mpmath_only(f, X, claimed, points, monkeypatch).ok
 
 
@@ -120,6 +120,45 @@ def test_what_floats_cannot_see_is_left_to_mpmath(f, values):
     """Found by a review: functions that look flat or undefined-free in
     floats. A zero slope claimed for them is wrong, and must be rejected."""
     assert not derivative_agrees(f, X, sp.Integer(0), as_points(values)).ok
+
+
+@pytest.mark.parametrize("claimed", [
+    X * (1 + 10**10 * sp.log(1 + sp.Rational(1, 10**17))),  # x (1 + 1e-7), but x in floats
+    X + 10**9 * sp.log(1 + X / 10**16),
+    X * sp.exp(sp.Rational(1, 10**7)),
+])
+def test_a_claim_whose_error_floats_round_away_is_rejected(claimed):
+    """Found by a review: the screen took the claim's float value, in which
+    the 1e-7 error of these claims is lost; it takes the 30-digit one."""
+    points = as_points([0.3141, 0.7, 1.2345, 1.9])
+    assert not derivative_agrees(X**2 / 2, X, claimed, points).ok
+
+
+def test_a_sine_whose_differences_are_equally_wrong_at_both_steps_is_rejected():
+    """Found by a review: at s = omega h near 5.1394 the five-point difference
+    of sin(omega x) is off by the same factor (-0.2117) at h and h/sqrt(2),
+    so both steps agree on a wrong slope (at points where omega x is exact in
+    floats). The three-point difference disagrees with it there: left to mpmath."""
+    mpmath.mp.dps = 40
+    try:
+        ratio = lambda s: (8 * mpmath.sin(s) - mpmath.sin(2 * s)) / (6 * s)  # noqa: E731
+        s0 = mpmath.findroot(lambda t: ratio(t) - ratio(t / mpmath.sqrt(2)), 5.14)
+        factor = sp.Rational(float(ratio(s0 / mpmath.sqrt(2))))
+        omegas = [sp.Rational(float(s0 / mpmath.mpf(step))) for step in check.SCREEN_STEPS]
+    finally:
+        mpmath.mp.dps = 15
+    points = as_points([0.5, 0.25, 0.0625, 0.125])
+    for omega in omegas:
+        f = sp.sin(omega * X)
+        assert not derivative_agrees(f, X, factor * sp.diff(f, X), points).ok
+
+
+def test_large_integer_constants_are_exact_at_30_digits():
+    """Found by a review: closures compiled outside the 30-digit context kept
+    3^40 at 53 bits."""
+    fn = check.numeric_function([X], 3**40 * X + 1)
+    with mpmath.workdps(30):
+        assert fn(mpmath.mpf(1)) == 3**40 + 1
 
 
 @pytest.mark.parametrize("lift", [10**4, 10**5, 10**7])
@@ -143,9 +182,8 @@ def test_a_fast_curving_function_is_screened_at_the_smaller_step_and_damage_stil
     right = sp.diff(f, X)
 
     def screened(claimed):
-        return check._agrees_in_floats(symbols, X, check.float_function(symbols, f),
-                                       check.float_function(symbols, claimed), check.numeric_function(symbols, f),
-                                       points)
+        return check._agrees_in_floats(symbols, X, check.float_function(symbols, f), check.numeric_function(symbols, f),
+                                       check.numeric_function(symbols, claimed), points)
 
     assert screened(right)
     with monkeypatch.context() as patch:
