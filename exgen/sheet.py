@@ -365,7 +365,9 @@ def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, Guess]:
         # would wait for their whole share; stop them now.
         for child in list((getattr(pool, "_processes", None) or {}).values()):
             child.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Waits only for the terminated children to be reaped (by the pool's
+        # own thread, which a second waiter would race for their exit status).
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
     return guesses
