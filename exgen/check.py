@@ -232,7 +232,8 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
     """Does `claimed` equal d/d`wrt` `expr` at the points (numerically)?"""
     symbols = sorted({wrt} | set(points[0]) | expr.free_symbols | claimed.free_symbols,
                      key=lambda s: s.name)
-    fn, claimed_fn, fast = numeric_function(symbols, expr), numeric_function(symbols, claimed), float_function(symbols, expr)
+    fn, claimed_fn = numeric_function(symbols, expr), numeric_function(symbols, claimed)
+    fast = float_function(symbols, expr)
     if None not in (fn, fast, claimed_fn) and _agrees_in_floats(symbols, wrt, fast, fn, claimed_fn, points):
         return Verdict(True)
     if fn is None or claimed_fn is None:

@@ -333,7 +333,7 @@ def _build(engine: str, fixed: str, folder: Path, key: str, kpsewhich: str, time
             raise TexFailed("the preamble format could not be built")
         read = sorted({line[6:] for line in (build / f"{key}.fls").read_text(errors="replace").splitlines()
                        if line.startswith("INPUT /")})
-        inputs = [[path, os.stat(path).st_mtime_ns, os.stat(path).st_size] for path in read]
+        inputs = [[path, info.st_mtime_ns, info.st_size] for path, info in ((p, os.stat(p)) for p in read)]
         searched = sorted({os.path.basename(path) for path in read
                            if path.endswith((".cls", ".clo", ".sty", ".cfg", ".def", ".fd", ".ldf"))})
         record = {"inputs": inputs, "found": _found_by_tex(kpsewhich, searched)}

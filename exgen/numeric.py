@@ -111,10 +111,10 @@ def _compile(expr, symbols: tuple, ops: Arithmetic) -> Callable:
     if expr.is_Symbol:
         position = symbols.index(expr)
         return lambda env: env[position]
-    if expr.is_Integer and (ops is FLOAT or abs(expr) < 2**53):
-        return _constant(ops.number(int(expr), 1))  # exact at any precision
     if expr.is_Rational:
         p, q = int(expr.p), int(expr.q)
+        if ops is FLOAT or (q == 1 and abs(p) < 2**53):
+            return _constant(ops.number(p, q))  # a float, or an integer exact at any precision
         # mpmath rounds p/q (and 3^40) to the precision of the moment of each
         # call: the closure may be compiled outside the 30-digit context.
         return lambda env: ops.number(p, q)

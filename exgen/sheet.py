@@ -22,7 +22,6 @@ import pickle
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -354,7 +353,7 @@ def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, Guess]:
     pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_child)
     try:
         pending = [pool.submit(_drawn_apart, options, share) for share in shares[1:]]
-        guesses.update(_first_candidates(options, shares[0]))
+        guesses.update(_first_candidates(options, slots, shares[0]))
         for future in pending:
             try:
                 guesses.update(pickle.loads(future.result()))
@@ -382,15 +381,15 @@ def _quiet_child() -> None:
 def _drawn_apart(options: SheetOptions, indices) -> bytes:
     """A child's guesses, pickled so that every expression comes back as
     built; a guess that would not (a head SymPy rebuilds evaluated) is not sent."""
-    guesses = _first_candidates(options, indices)
+    # A topic's builders are closures, which do not pickle: the child makes its own slots.
+    guesses = _first_candidates(options, _slots(options), indices)
     for index, guess in guesses.items():
         if pickle.loads(exact_dumps(guess)) != guess:
             guesses[index] = Guess(None, 0)
     return exact_dumps(guesses)
 
 
-def _first_candidates(options: SheetOptions, indices) -> dict[int, Guess]:
-    slots = _slots(options)  # a topic's builders are closures, which do not pickle
+def _first_candidates(options: SheetOptions, slots, indices) -> dict[int, Guess]:
     return {i: _first_guess(options, slots[i]) for i in indices}
 
 
@@ -463,11 +462,6 @@ def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess: "Guess 
         if guess.problem is not None and guess.problem.identity not in seen:
             yield guess.problem
         start = guess.resume
-    for _, problem in _attempts(options, slot, seen, exhausted, start):
-        yield problem
-
-
-def _attempts(options, slot: Slot, seen, exhausted=frozenset(), start=0):
     for attempt in range(start, ATTEMPTS_PER_PROBLEM):
         chosen = _topic_of(slot, attempt)
         if chosen.name in exhausted:
@@ -477,7 +471,7 @@ def _attempts(options, slot: Slot, seen, exhausted=frozenset(), start=0):
         except BudgetExceeded:
             problem, reason = None, "over the time budget"
         if problem is not None:
-            yield attempt, problem
+            yield problem
         else:
             log.debug("problem %d attempt %d (%s, %s) rejected: %s",
                       slot.index + 1, attempt, chosen.name, slot.level, reason)

@@ -12,7 +12,7 @@ import sympy as sp
 
 from .budget import time_budget
 from .check import check_tree, magnitude_at, sample_points
-from .compose import Domain, choose_domain
+from .compose import choose_domain
 from .errors import BudgetExceeded, ExgenError
 from .forms import tex
 from .parsing import VARIABLE, parse_user_expression

@@ -411,7 +411,7 @@ def test_an_interrupt_while_drawing_in_parallel_stops_the_children_at_once(monke
 
     parent = os.getpid()
 
-    def first_candidates(options, indices):
+    def first_candidates(options, slots, indices):
         if os.getpid() == parent:
             raise KeyboardInterrupt
         time.sleep(120)  # a child's long share
