@@ -34,7 +34,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from .compose import Domain
-from .functions import to_elementary
+from .registry import RULES, to_elementary
 from . import numeric
 from .numeric import FLOAT, MPMATH, compiled, numeric_callable
 
@@ -363,18 +363,24 @@ class _Unreadable(Exception):
 
 
 # The functions of the course's check strings with SymPy's meaning, each
-# called with its arguments already read; log(a, b) is log(a)/log(b), as in SymPy.
-_READ_CALLS = {
-    ("exp", 1): lambda a: sp.exp(a, evaluate=False),
-    ("log", 1): lambda a: sp.log(a, evaluate=False),
-    ("log", 2): lambda a, b: _product(sp.log(a, evaluate=False), _reciprocal(sp.log(b, evaluate=False))),
-    ("sin", 1): lambda a: sp.sin(a, evaluate=False),
-    ("cos", 1): lambda a: sp.cos(a, evaluate=False),
-    ("tan", 1): lambda a: sp.tan(a, evaluate=False),
-    ("tanh", 1): lambda a: sp.tanh(a, evaluate=False),
-    ("Abs", 1): lambda a: sp.Abs(a, evaluate=False),
-    ("sqrt", 1): lambda a: sp.Pow(a, sp.S.Half, evaluate=False),
-}
+# called with its arguments already read: every function rule whose head is
+# one of SymPy's own (its check string names it), log(a, b) as SymPy reads it
+# (log(a)/log(b)), sqrt, and the heads answers use (sign).
+def _read_calls() -> dict:
+    calls = {}
+    for rule in RULES.functions():
+        if rule.elementary is None:  # SymPy's own function: the check strings name it
+            arity = len(rule.parameters) + 1
+            calls[(rule.head.__name__, arity)] = lambda *a, head=rule.head: head(*a, evaluate=False)
+    calls[("log", 2)] = lambda a, b: _product(sp.log(a, evaluate=False), _reciprocal(sp.log(b, evaluate=False)))
+    calls[("sqrt", 1)] = lambda a: sp.Pow(a, sp.S.Half, evaluate=False)
+    calls[("sign", 1)] = lambda a: sp.sign(a, evaluate=False)
+    return calls
+
+
+_READ_CALLS: dict = {}  # registry version -> _read_calls()
+
+
 _READ_CONSTANTS = {"E": sp.E, "pi": sp.pi}
 _READ_RELATIONS = {ast.Lt: sp.StrictLessThan, ast.LtE: sp.LessThan, ast.Gt: sp.StrictGreaterThan,
                    ast.GtE: sp.GreaterThan}
@@ -433,7 +439,11 @@ def _read(node, symbols: dict):
         args = [_read(arg, symbols) for arg in node.args]
         if name in ("Max", "Min") and args:
             return (sp.Max if name == "Max" else sp.Min)(*args, evaluate=False)
-        build = _READ_CALLS.get((name, len(args)))
+        calls = _READ_CALLS.get(RULES.version)
+        if calls is None:
+            _READ_CALLS.clear()
+            calls = _READ_CALLS[RULES.version] = _read_calls()
+        build = calls.get((name, len(args)))
         if build is not None:
             return build(*args)
     raise _Unreadable

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from .functions import log_base, to_elementary
 from .numeric import FLOAT, compiled, numeric_callable
+from .registry import RULES, Rule, to_elementary
+from .seeding import pick
 
 X = sp.Symbol("x", real=True)
 
@@ -32,23 +33,39 @@ UNIT_GRID = tuple(0.02 * i for i in range(1, 50))
 @dataclass(frozen=True)
 class Domain:
     """Where a problem's function is defined: all reals, every variable > 0,
-    or (probabilities) every variable in (0, 1)."""
+    (probabilities) every variable in (0, 1), or every variable within
+    `bound` of 0 (tan 3x for |x| < 1/2, arcsin 2x for |x| < 1/2)."""
 
     positive: bool = False
     unit: bool = False
     names: tuple[str, ...] = ()  # the variables the printed condition is about (default: all)
+    bound: sp.Rational | None = None
 
     @property
     def sample_interval(self) -> tuple[float, float]:
         if self.unit:
             return (0.05, 0.95)
+        if self.bound is not None:
+            return (-0.9 * float(self.bound), 0.9 * float(self.bound))
         return (0.2, 3.0) if self.positive else (-2.5, 2.5)
 
     @property
     def grid(self) -> tuple[float, ...]:
         if self.unit:
             return UNIT_GRID
+        if self.bound is not None:  # strictly inside, where a sample point may fall
+            return tuple(float(self.bound) * i / 32 for i in range(-29, 30))
         return POSITIVE_GRID if self.positive else REAL_GRID
+
+    @property
+    def friendly_points(self) -> tuple:
+        """Values a worked example evaluates at: small integers, or simple fractions."""
+        if self.unit:
+            return (sp.Rational(1, 2), sp.Rational(1, 4), sp.Rational(3, 4))
+        if self.bound is not None:
+            b = sp.Rational(self.bound)
+            return (-b / 2, -b / 4, b / 4, b / 2)
+        return (1, 2, 3, 4) if self.positive else (-2, -1, 1, 2)
 
     def statement(self, variables: tuple[sp.Symbol, ...]) -> str:
         """The condition printed beside the problem, in LaTeX (empty for all reals)."""
@@ -58,6 +75,8 @@ class Domain:
             variables = tuple(v for v in variables if v.name in self.names)
         if self.unit:
             return ", ".join(f"0 < {tex(v)} < 1" for v in variables)
+        if self.bound is not None:
+            return ", ".join(r"\left|%s\right| < %s" % (tex(v), tex(sp.Rational(self.bound))) for v in variables)
         if not self.positive:
             return ""
         return ", ".join(f"{tex(v)} > 0" for v in variables)
@@ -113,44 +132,62 @@ class Exercise:
         return tuple((name, c, w) for name, c in self.components for w in self.wrt)
 
 
-def pick(rng: random.Random, options: tuple):
-    return options[rng.randrange(len(options))]
-
-
 def coefficient(rng: random.Random, low: int = 2, high: int = 6, signed: bool = True) -> sp.Integer:
     value = rng.randint(low, high)
     return sp.Integer(-value if signed and rng.random() < 0.3 else value)
 
 
-INTEGER_EXPONENTS = (2, 3, 4, 5)
-NEGATIVE_EXPONENTS = (-1, -2, -3)
-FRACTIONAL_EXPONENTS = (sp.Rational(1, 2), sp.Rational(3, 2), sp.Rational(-1, 2),
-                        sp.Rational(1, 3), sp.Rational(2, 3), sp.Rational(5, 2))
-LOG_BASES = (2, 3, 10)
+def outer_rules(pool: str = "calculus", positive: bool = False) -> tuple[Rule, ...]:
+    """The rules drawn as outer functions in `pool`, each repeated by its
+    weight; with `positive`, only those positive for a positive argument."""
+    return _drawn(pool, False, positive)
+
+
+def leaf_rules(pool: str = "calculus", positive: bool = False) -> tuple[Rule, ...]:
+    """As `outer_rules`, for the basic functions of x in sums and products."""
+    return _drawn(pool, True, positive)
+
+
+_pools: dict = {}
+
+
+def _drawn(pool: str, leaf: bool, positive: bool) -> tuple[Rule, ...]:
+    key = (RULES.version, pool, leaf, positive)
+    found = _pools.get(key)
+    if found is None:
+        rules = [r for r in RULES.drawn(pool) if (r.draw.leaf or not leaf)
+                 and (r.draw.positive_valued or not positive)]
+        found = _pools[key] = tuple(r for r in rules for _ in range(r.draw.weight))
+        if not found:
+            raise ValueError(f"no rule is drawn in the pool {pool!r}")
+    return found
+
+
+def needs_positive(rule: Rule) -> bool:
+    """Must the argument itself be positive (ln u, sqrt u, log_k u)?"""
+    condition = getattr(rule, "condition", None)
+    if condition is None:
+        return False
+    parameters = tuple(sp.Symbol(f"_p{i}") for i in range(len(rule.parameters)))
+    return any(part == _U and requirement == "positive" for part, requirement in condition(_U, *parameters))
+
+
+_U = sp.Symbol("_u")
+
+
+def apply_outer(rng: random.Random, rule: Rule, u: sp.Expr) -> sp.Expr:
+    """The rule's function of `u`, its parameters drawn from `rng`."""
+    return rule.draw.build(rng, u)
 
 
 def power(rng: random.Random, x: sp.Symbol = X) -> sp.Expr:
-    """x^n with n integer (mostly), negative or fractional."""
-    kind = pick(rng, ("int", "int", "int", "neg", "frac"))
-    if kind == "int":
-        return x ** pick(rng, INTEGER_EXPONENTS)
-    if kind == "neg":
-        return x ** pick(rng, NEGATIVE_EXPONENTS)
-    return x ** pick(rng, FRACTIONAL_EXPONENTS)
+    """x^n with n integer (mostly), negative or fractional (the power rule's draw)."""
+    return RULES["power"].draw.as_leaf(rng, x)
 
 
-def leaf(rng: random.Random, x: sp.Symbol = X, positive: bool = False) -> sp.Expr:
-    """A basic function of the rule tables (one rule application)."""
-    if positive:
-        return pick(rng, (power, power, lambda r, v: sp.exp(v)))(rng, x)
-    return pick(rng, (
-        power, power,
-        lambda r, v: sp.exp(v),
-        lambda r, v: sp.log(v),
-        lambda r, v: sp.sin(v),
-        lambda r, v: sp.cos(v),
-        lambda r, v: log_base(v, pick(r, LOG_BASES)),
-    ))(rng, x)
+def leaf(rng: random.Random, x: sp.Symbol = X, positive: bool = False, pool: str = "calculus") -> sp.Expr:
+    """A basic function of the rule tables applied to x (one rule application)."""
+    return pick(rng, leaf_rules(pool, positive)).draw.as_leaf(rng, x)
 
 
 def inner(rng: random.Random, x: sp.Symbol = X, positive: bool = False) -> sp.Expr:
@@ -166,26 +203,6 @@ def inner(rng: random.Random, x: sp.Symbol = X, positive: bool = False) -> sp.Ex
     return x ** pick(rng, (2, 3))
 
 
-OUTERS = ("exp", "ln", "sin", "cos", "power", "sqrt", "log_k")
-NEEDS_POSITIVE = ("ln", "sqrt", "log_k")
-
-
-def apply_outer(rng: random.Random, name: str, u: sp.Expr) -> sp.Expr:
-    if name == "exp":
-        return sp.exp(u)
-    if name == "ln":
-        return sp.log(u)
-    if name == "sin":
-        return sp.sin(u)
-    if name == "cos":
-        return sp.cos(u)
-    if name == "sqrt":
-        return sp.sqrt(u)
-    if name == "log_k":
-        return log_base(u, pick(rng, LOG_BASES))
-    return u ** pick(rng, (2, 3, 4, -1, -2))
-
-
 def term(rng: random.Random, budget: int, x: sp.Symbol = X, positive: bool = False) -> sp.Expr:
     """An expression whose derivation needs about `budget` rule applications."""
     if budget <= 1:
@@ -198,11 +215,11 @@ def term(rng: random.Random, budget: int, x: sp.Symbol = X, positive: bool = Fal
         shapes = ("chain", "sum", "product", "product")
     shape = "chain" if positive else pick(rng, shapes)
     if shape == "chain":
-        outer = pick(rng, ("exp", "power") if positive else OUTERS)
+        outer = pick(rng, outer_rules(positive=positive))
         inner_budget = budget - 2
-        needs_positive = positive or outer in NEEDS_POSITIVE
-        inner_expr = (inner(rng, x, positive=needs_positive) if inner_budget <= 3
-                      else term(rng, inner_budget, x, positive=needs_positive))
+        needs = positive or needs_positive(outer)
+        inner_expr = (inner(rng, x, positive=needs) if inner_budget <= 3
+                      else term(rng, inner_budget, x, positive=needs))
         return apply_outer(rng, outer, inner_expr)
     left = rng.randint(1, budget - 2)
     right = budget - 1 - left
@@ -212,17 +229,10 @@ def term(rng: random.Random, budget: int, x: sp.Symbol = X, positive: bool = Fal
 
 
 def _critical_parts(expr: sp.Expr):
-    """(sub-expression, requirement) pairs that decide where `expr` is defined."""
+    """(sub-expression, requirement) pairs that decide where `expr` is defined,
+    as each head's rule states them (an unknown head is an error)."""
     for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.log):
-            yield node.args[0], "positive"
-        elif isinstance(node, log_base):
-            yield node.args[0], "positive"
-        elif node.is_Pow and node.base.free_symbols:
-            if not node.exp.is_integer:
-                yield node.base, "positive"
-            elif node.exp.is_negative:
-                yield node.base, "nonzero"
+        yield from RULES.conditions(node)
 
 
 def _holds_on(part: sp.Expr, requirement: str, variables, grid) -> bool:
@@ -289,10 +299,16 @@ def _holds(value_at, requirement: str, grid, least_positive: float, least_size: 
     return True
 
 
+# All reals, then x > 0, then narrower and narrower intervals around 0 (tan 3x, arcsin 2x).
+DOMAINS = (Domain(), Domain(positive=True), Domain(bound=sp.Integer(1)), Domain(bound=sp.Rational(1, 2)),
+           Domain(bound=sp.Rational(1, 4)))
+
+
 def choose_domain(expr: sp.Expr, variables: tuple[sp.Symbol, ...],
-                  candidates: tuple[Domain, ...] = (Domain(), Domain(positive=True))) -> Domain | None:
-    """The first candidate domain (by default all reals, then x > 0) on which
-    every logarithm, root and denominator of `expr` is defined, else None."""
+                  candidates: tuple[Domain, ...] = DOMAINS) -> Domain | None:
+    """The first candidate domain (by default all reals, then x > 0, then
+    |x| < 1, 1/2, 1/4) on which every condition of `expr`'s rules holds (a
+    logarithm's argument positive, a denominator nonzero, ...), else None."""
     parts = sorted(set(_critical_parts(expr)), key=lambda p: (sp.default_sort_key(p[0]), p[1]))
     for domain in candidates:
         if all(_holds_on(part, req, variables, domain.grid) for part, req in parts):

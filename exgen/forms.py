@@ -17,6 +17,8 @@ from sympy.core.function import AppliedUndef, DefinedFunction
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
+from .registry import RULES
+
 
 # Symbol names of the ML topics and how the course documents write them.
 SYMBOL_LATEX = {"yhat": r"\hat{y}"}
@@ -71,10 +73,28 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         return super()._needs_function_brackets(expr)
 
     def _print_Function(self, expr, exp=None):
+        """A function of the rule tables prints as its rule says (arcsin, |u|);
+        an arbitrary f(x) as f(x)."""
+        rule = RULES.function_for(type(expr))
+        if rule is not None and rule.latex is not None:
+            return rule.latex(self, expr, exp)
         if isinstance(expr, AppliedUndef):
             body = r"%s(%s)" % (expr.func.__name__, ", ".join(self._print(a) for a in expr.args))
             return body if exp is None else r"%s^{%s}" % (body, exp)
         return super()._print_Function(expr, exp)
+
+    def _print_Abs(self, expr, exp=None):
+        return self._print_Function(expr, exp)
+
+    def _print_Subs(self, subs):
+        """f'(g(x)): an arbitrary function's derivative at the chain rule's inner function."""
+        inner = subs.expr
+        if len(subs.variables) == 1:
+            (variable,), (point,) = subs.variables, subs.point
+        if (len(subs.variables) == 1 and isinstance(inner, sp.Derivative) and isinstance(inner.expr, AppliedUndef)
+                and inner.expr.args == (variable,) and inner.variables == (variable,)):
+            return r"%s'\left(%s\right)" % (inner.expr.func.__name__, self._print(point))
+        return super()._print_Subs(subs)
 
     def _print_Derivative(self, expr):
         """f'(x) for an arbitrary function of one variable, as the documents write it."""
@@ -101,7 +121,7 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
     def _print_Mul(self, expr):
         """sigma(u) (1 - sigma(u)) in the documents' order."""
         factors = expr.as_ordered_factors()
-        for s in [f for f in factors if type(f).__name__ in ("sigmoid", "softmax")]:
+        for s in [f for f in factors if _complement_first(f)]:
             if 1 - s in factors:
                 rest = [f for f in factors if f != s and f != 1 - s]
                 head = self._print(expr.func(*rest)) if rest else ""
@@ -122,6 +142,11 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         if arg.is_Symbol:
             return r"%s %s" % (name, self._print(arg))
         return r"%s\left(%s\right)" % (name, self._print(arg))
+
+
+def _complement_first(factor) -> bool:
+    rule = RULES.function_for(type(factor))
+    return rule is not None and rule.complement_first
 
 
 _PRINTER = TextbookLatexPrinter()
@@ -156,7 +181,7 @@ def _without_assumptions(expr: sp.Basic) -> sp.Basic:
 # Constructors that, given evaluate=False, build exactly what they build under
 # `sympy.evaluate(False)` (they only read the global flag when not given one):
 # sums, products, powers, and functions without a constructor of their own
-# (exp, ln, sin, cos, tanh, sigma, log_k, ReLU, softmax, f(x)).
+# (exp, ln, sin, cos, tanh, every CourseFunction such as sigma or log_k, f(x)).
 _PLAIN_FUNCTION_NEW = (sp.Function.__new__, DefinedFunction.__new__, AppliedUndef.__new__)
 
 

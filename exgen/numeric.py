@@ -3,8 +3,10 @@
 `lambdify` prints an expression to Python source and compiles it, which
 costs milliseconds per expression; the oracle evaluates hundreds of small
 expressions a few times each. `numeric_callable` instead turns the tree into
-nested closures once, for the heads exgen's expressions use, and falls back
-to `lambdify` for anything else. It evaluates; it never differentiates.
+nested closures once: arithmetic here, every function of the rule tables by
+its rule's `numeric` evaluators (or its elementary form) from the registry,
+and falls back to `lambdify` for anything else. It evaluates; it never
+differentiates.
 
 The mpmath closures give the oracle's verdicts. The float closures (`FLOAT`)
 are about ten times faster and only ever let the oracle accept sooner
@@ -20,7 +22,7 @@ from typing import Callable
 import mpmath
 import sympy as sp
 
-from .functions import ReLU, log_base, sigmoid, softmax
+from .registry import RULES
 
 
 # Beyond e^10000 no value is a worked example, and e^(e^(10^12)) would not fit
@@ -28,7 +30,7 @@ from .functions import ReLU, log_base, sigmoid, softmax
 EXP_LIMIT = 10_000
 
 
-def _exp(value):
+def mp_exp(value):
     if (value.real if isinstance(value, mpmath.mpc) else value) > EXP_LIMIT:
         raise OverflowError("exponential too large")
     return mpmath.exp(value)
@@ -40,7 +42,7 @@ def _power(base, exponent):
     return mpmath.power(base, exponent)
 
 
-def _float_exp(value: float) -> float:
+def float_exp(value: float) -> float:
     if value > EXP_LIMIT:
         raise OverflowError("exponential too large")
     return math.exp(value)
@@ -71,8 +73,10 @@ def _mp_mul(values):
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: a key of the compile cache
 class Arithmetic:
-    """What the compiled closures compute with."""
+    """What the compiled closures compute with; `name` picks each function
+    rule's evaluator ("float" or "mpmath", the fields of `registry.Numeric`)."""
 
+    name: str
     number: Callable  # (p, q) -> the value of p/q
     sum: Callable
     product: Callable
@@ -80,22 +84,19 @@ class Arithmetic:
     power: Callable
     pi: Callable
     e: Callable
-    unary: dict
+    sign: Callable
 
 
 MPMATH = Arithmetic(
-    number=lambda p, q: mpmath.mpf(p) / q if q != 1 else mpmath.mpf(p),
+    name="mpmath", number=lambda p, q: mpmath.mpf(p) / q if q != 1 else mpmath.mpf(p),
     sum=mpmath.fsum, product=_mp_mul, sqrt=mpmath.sqrt, power=_power,
-    pi=lambda: +mpmath.pi, e=mpmath.e,
-    unary={sp.exp: _exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: mpmath.cos,
-           sp.tanh: mpmath.tanh, sp.Abs: abs},
+    pi=lambda: +mpmath.pi, e=mpmath.e, sign=mpmath.sign,
 )
 
 FLOAT = Arithmetic(
-    number=lambda p, q: p / q, sum=math.fsum, product=_float_mul, sqrt=math.sqrt, power=_float_power,
-    pi=lambda: math.pi, e=lambda: math.e,
-    unary={sp.exp: _float_exp, sp.log: math.log, sp.sin: math.sin, sp.cos: math.cos,
-           sp.tanh: math.tanh, sp.Abs: abs},
+    name="float", number=lambda p, q: p / q, sum=math.fsum, product=_float_mul, sqrt=math.sqrt,
+    power=_float_power, pi=lambda: math.pi, e=lambda: math.e,
+    sign=lambda v: float((v > 0) - (v < 0)),
 )
 
 
@@ -156,20 +157,19 @@ def _compile(expr, symbols: tuple, ops: Arithmetic) -> Callable:
             return lambda env: base(env) ** n
         power = ops.power
         return lambda env: power(base(env), exponent(env))
-    if type(expr) in ops.unary and len(expr.args) == 1:
-        fn, arg = ops.unary[type(expr)], _compile(expr.args[0], symbols, ops)
-        return lambda env: fn(arg(env))
-    if isinstance(expr, sigmoid):
-        arg, one, exp = _compile(expr.args[0], symbols, ops), ops.number(1, 1), ops.unary[sp.exp]
-        return lambda env: one / (one + exp(-arg(env)))
-    if isinstance(expr, ReLU):
-        arg, zero = _compile(expr.args[0], symbols, ops), ops.number(0, 1)
-        return lambda env: max(zero, arg(env))
-    if isinstance(expr, log_base):
-        arg, base, log = _compile(expr.args[0], symbols, ops), _compile(expr.args[1], symbols, ops), ops.unary[sp.log]
-        return lambda env: log(arg(env)) / log(base(env))
-    if isinstance(expr, softmax):
-        return _compile(expr.elementary(), symbols, ops)
+    rule = RULES.function_for(type(expr))
+    if rule is not None:
+        evaluate = getattr(rule.numeric, ops.name)
+        if evaluate is None:
+            return _compile(rule.to_elementary(expr), symbols, ops)
+        args = [_compile(a, symbols, ops) for a in expr.args]
+        if len(args) == 1:
+            (arg,) = args
+            return lambda env: evaluate(arg(env))
+        return lambda env: evaluate(*[a(env) for a in args])
+    if isinstance(expr, sp.sign) and len(expr.args) == 1:  # |u|' = sign u
+        sign, arg = ops.sign, _compile(expr.args[0], symbols, ops)
+        return lambda env: sign(arg(env))
     if isinstance(expr, sp.Max):
         args = [_compile(a, symbols, ops) for a in expr.args]
         return lambda env: max(a(env) for a in args)

@@ -15,21 +15,19 @@ import sympy as sp
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 
 from .errors import ExgenError
-from .functions import PARSE_NAMES, log_any_base
+from .registry import RULES
 
 MAX_LENGTH = 2000
 MAX_DIGITS = 12
 MAX_MAGNITUDE_DIGITS = 300
 
-FUNCTIONS = {
-    "exp": sp.exp, "log": log_any_base, "ln": sp.log, "sin": sp.sin, "cos": sp.cos,
-    "tanh": sp.tanh, "sqrt": sp.sqrt, **PARSE_NAMES,
-}
 CONSTANTS = {"e": sp.E, "E": sp.E, "pi": sp.pi}
 VARIABLE = re.compile(r"^[A-Za-z](_?[0-9]{1,2})?$")
 
 
 def _check_tokens(text: str) -> list[str]:
+    # Every name a function rule says it is read by (sin, ln, log, sigmoid, relu, ...).
+    FUNCTIONS = RULES.reader_names()
     names = []
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
@@ -81,7 +79,7 @@ def parse_user_expression(text: str) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
     if len(text) > MAX_LENGTH:
         raise ExgenError(f"the expression is longer than {MAX_LENGTH} characters")
     names = _check_tokens(text)
-    local = {**FUNCTIONS, **CONSTANTS}
+    local = {**RULES.reader_names(), **CONSTANTS}
     local.update({n: sp.Symbol(n, real=True) for n in names})
     transformations = standard_transformations + (convert_xor,)
     try:

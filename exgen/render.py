@@ -330,7 +330,7 @@ def _jacobian_solution(problem: Problem, by_rule: list[Step]) -> dict:
     if problem.at:  # the boxed answer is the evaluated matrix; it is not printed twice
         answer = r"J\big|_{%s} = %s" % (_where(problem.at), fit_matrix(matrix_latex([tex(v) for v in problem.values],
                                                                                    width)))
-    return {"question": "J", "answer": answer, "lines": [line.__dict__ for line in lines]}
+    return {"question": "J", "answer": answer, "lines": [line.__dict__ for line in lines], "boxed": True}
 
 
 def problem_context(problem: Problem) -> dict:
@@ -349,7 +349,8 @@ def problem_context(problem: Problem) -> dict:
             where = ", ".join(r"$%s = %s$" % (tex(v), tex(a)) for v, a in problem.at)
             lines.append(Line(f"Evaluate at {where}:", asked, (tex(problem.values[i]),)).__dict__)
             answer = r"%s = %s" % (asked, tex(problem.values[i]))
-        solutions.append({"question": asked, "answer": answer, "lines": lines})
+        # A Jacobian's entries derived in full lead to the matrix, which alone is boxed.
+        solutions.append({"question": asked, "answer": answer, "lines": lines, "boxed": not ex.components})
     answers = [s["answer"] for s in solutions]
     if ex.components:
         solutions.append(_jacobian_solution(problem, by_rule))

@@ -26,3 +26,8 @@ def short_code(*parts: object, length: int = 6) -> str:
         n, r = divmod(n, len(alphabet))
         out.append(alphabet[r])
     return "".join(out)
+
+
+def pick(rng: random.Random, options: tuple):
+    """One of `options` (a tuple: ordered, so the same seed picks the same one)."""
+    return options[rng.randrange(len(options))]

@@ -32,8 +32,8 @@ from .check import Verdict, check_contract, check_tree, sample_points
 from .compose import Draft, Exercise, choose_domain
 from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
 from .forms import exact_dumps, plain, tex
-from .functions import log_base, to_elementary
-from .rules import RULES
+from .registry import RULES, to_elementary
+from .rules.basic import FRACTIONAL_EXPONENTS
 from .seeding import rng_for, short_code
 from .steps import Step, derive, finish
 from .topics import LEVELS, TOPICS, Topic
@@ -447,11 +447,14 @@ def perturb(expr: sp.Expr, rng) -> sp.Expr:
     if expr.is_Rational:
         if expr.is_Integer:
             return sp.Integer(rng.randint(2, 6)) * (1 if expr > 0 else -1) if abs(expr) >= 2 else expr
-        options = tuple(f for f in compose.FRACTIONAL_EXPONENTS if (f > 0) == (expr > 0))
+        options = tuple(f for f in FRACTIONAL_EXPONENTS if (f > 0) == (expr > 0))
         return options[rng.randrange(len(options))]
-    if not expr.args or isinstance(expr, log_base):
+    if not expr.args:
         return expr
-    return expr.func(*(perturb(a, rng) for a in expr.args))
+    # A rule's own constants (log_k's base, a softmax index) stay: they are part of the function.
+    rule = RULES.function_for(type(expr))
+    fixed = {position for _, position in rule.parameters} if rule is not None else set()
+    return expr.func(*(a if i in fixed else perturb(a, rng) for i, a in enumerate(expr.args)))
 
 
 def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess: "Guess | None" = None):
@@ -590,12 +593,6 @@ def _friendly(expr: sp.Expr, variables, points) -> bool:
                for point in points)
 
 
-# Friendly points to evaluate at, per domain: small integers, or simple
-# fractions where the domain is (0, 1).
-_POINTS = {"real": (-2, -1, 1, 2), "positive": (1, 2, 3, 4), "unit": (sp.Rational(1, 2), sp.Rational(1, 4),
-                                                                        sp.Rational(3, 4))}
-
-
 def _at_point(problem: Problem, rng):
     """The same problem asking for the derivatives' exact values at a point,
     checked against the numeric derivative there, read back from the
@@ -603,8 +600,7 @@ def _at_point(problem: Problem, rng):
     ex = problem.exercise
     if ex.expr.atoms(AppliedUndef):
         return problem, ""  # a general rule (any f, g) has no value at a point; it stays general
-    kind = "unit" if ex.domain.unit else "positive" if ex.domain.positive else "real"
-    choices = ex.point_values or _POINTS[kind]
+    choices = ex.point_values or ex.domain.friendly_points
     for _ in range(8):
         at = tuple((v, sp.sympify(compose.pick(rng, _LABELS if _is_label(v) else choices)))
                    for v in ex.variables)

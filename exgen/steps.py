@@ -6,14 +6,13 @@ narrating afterwards). Each node names the parts it binds (f and g for a
 product, outer and inner for a chain) and its result is built from its
 children's results by the rule's formula.
 
-Dispatch is on the expression's head: `@handles(sympy.Add)` registers the
-handler for sums, and so on. Single-argument functions (exp, ln, sin, ...)
-are rows of `OUTER_RULES`; an argument other than the variable itself goes
-through the chain rule, whose outer node differentiates with respect to its
-own variable u (and says so in `wrt`).
-
-To teach the engine a new function: register its `Rule` in `rules.py` and add
-a row to `OUTER_RULES` (or a `@handles` handler for other shapes).
+The rules live in the registry (`exgen/registry.py`, filled by the modules
+of `exgen/rules/`); `derive` tries the rules registered for the
+expression's head, in order, and takes the first that applies. A function
+rule (sin, ln, sigma, ...) applies to f(x) directly and to f(g(x)) through
+the chain rule, whose outer node differentiates with respect to its own
+variable u (and says so in `wrt`). This module names no rule of its own
+except the chain rule, which every function uses.
 """
 
 import functools
@@ -22,12 +21,10 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
 
 from .errors import UnsupportedExpression
-from .functions import ReLU, log_base, sigmoid, softmax
-from .rules import RULES
 from .forms import tidy
+from .registry import RULES, FunctionRule
 
 
 @dataclass(frozen=True)
@@ -76,23 +73,9 @@ class Context:
         return Context(self.depth + 1, self.taken | {letter})
 
 
-Handler = Callable[[sp.Expr, sp.Symbol, Context], Step]
-_HANDLERS: dict[type, Handler] = {}
-
 # Letters for the chain rule's inner variable, one per nesting level, so a
 # three-level chain reads u, v, w as a tutor would write it.
 _CHAIN_LETTERS = ("u", "v", "w", "s", "r", "q")
-
-
-def handles(*heads: type) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        for head in heads:
-            if head in _HANDLERS:
-                raise ValueError(f"a handler for {head.__name__} is registered twice")
-            _HANDLERS[head] = handler
-        return handler
-
-    return register
 
 
 def derive(expr: sp.Expr, wrt: sp.Symbol, ctx: Context | None = None) -> Step:
@@ -100,18 +83,35 @@ def derive(expr: sp.Expr, wrt: sp.Symbol, ctx: Context | None = None) -> Step:
     expr = sp.sympify(expr)
     if ctx is None:
         ctx = Context(0, frozenset(s.name for s in expr.free_symbols | {wrt}))
-    if not expr.has(wrt):
-        return Step("constant", expr, wrt, sp.Integer(0))
-    if expr == wrt:
-        return Step("identity", expr, wrt, sp.Integer(1))
-    for head in type(expr).__mro__:
-        handler = _HANDLERS.get(head)
-        if handler is not None:
-            return handler(expr, wrt, ctx)
+    for rule in RULES.dispatch(type(expr)):
+        step = rule.apply(expr, wrt, ctx) if rule.apply is not None else apply_function(rule, expr, wrt, ctx)
+        if step is not None:
+            return step
+    names = ", ".join(r.name for r in RULES.functions())
     raise UnsupportedExpression(
-        f"no rule for {sp.sstr(expr)}: exgen can differentiate +, -, *, /, powers, "
-        "exp, log, log(., k), sin, cos, tanh, sigmoid and relu"
-    )
+        f"no rule for {sp.sstr(expr)}: exgen can differentiate +, -, *, /, powers and the functions {names}")
+
+
+def apply_function(rule: FunctionRule, expr: sp.Expr, wrt: sp.Symbol, ctx: Context) -> Step:
+    """f(x) by the function's own rule; f(g(x)) by the chain rule, its outer
+    node f(u) by the function's rule. A parameter of the rule (log_k's base)
+    must not depend on the variable."""
+    args = expr.args
+    parameters = tuple((name, args[i]) for name, i in rule.parameters)
+    if any(value.has(wrt) for _, value in parameters):
+        raise UnsupportedExpression(
+            f"no rule for {sp.sstr(expr)}: the {rule.title[0].lower() + rule.title[1:]} needs "
+            f"{' and '.join(name for name, _ in parameters)} to be a constant")
+    arg = args[rule.argument]
+    if arg == wrt:
+        return Step(rule.name, expr, wrt, rule.rate(wrt, *(value for _, value in parameters)), parts=parameters)
+
+    def outer_of(u):
+        rebuilt = list(args)
+        rebuilt[rule.argument] = u
+        return expr.func(*rebuilt)
+
+    return chain_through(expr, wrt, ctx, outer_of, arg)
 
 
 def solve(expr: sp.Expr, wrt: sp.Symbol, preferred: sp.Expr | None = None) -> Step:
@@ -158,7 +158,12 @@ def substituted(expr: sp.Expr, old: sp.Expr, new: sp.Expr) -> sp.Expr:
     """`expr` with the symbol `old` replaced by `new`, remembered: the
     guidebook shows the chain rule's f'(g(x)) that the derivation built.
     (`xreplace`: for a symbol it gives what `subs` gives, without `subs`'s
-    search for algebraic matches, which cost most of building a chain.)"""
+    search for algebraic matches, which cost most of building a chain.)
+    An arbitrary function's f'(u) at u = g(x) stays f'(u) evaluated there
+    (a `Subs`): SymPy has no derivative with respect to g(x) = x^2 + 1."""
+    if expr.has(sp.Derivative):
+        return expr.replace(lambda e: isinstance(e, sp.Derivative) and old in e.variables,
+                            lambda e: sp.Subs(e, old, new)).subs(old, new)
     return expr.xreplace({old: new})
 
 
@@ -168,11 +173,11 @@ def chain_step(expr: sp.Expr, wrt: sp.Symbol, outer_of: Callable[[sp.Expr], sp.E
 
     For compositions the course splits its own way, such as a loss of an
     activation of a linear function."""
-    return _chain(expr, wrt, Context(0, frozenset(s.name for s in expr.free_symbols | {wrt})), outer_of, inner)
+    return chain_through(expr, wrt, Context(0, frozenset(s.name for s in expr.free_symbols | {wrt})), outer_of, inner)
 
 
-def _chain(expr: sp.Expr, wrt: sp.Symbol, ctx: Context,
-           outer_of: Callable[[sp.Expr], sp.Expr], inner: sp.Expr) -> Step:
+def chain_through(expr: sp.Expr, wrt: sp.Symbol, ctx: Context,
+                  outer_of: Callable[[sp.Expr], sp.Expr], inner: sp.Expr) -> Step:
     """d/dx f(g(x)) = f'(g(x)) * g'(x)."""
     u = _chain_symbol(ctx, expr)
     outer = outer_of(u)
@@ -183,132 +188,6 @@ def _chain(expr: sp.Expr, wrt: sp.Symbol, ctx: Context,
     return Step("chain", expr, wrt, result,
                 parts=(("outer", outer), ("inner", inner), ("u", u)),
                 substeps=(outer_step, inner_step), bindings=((u, inner),))
-
-
-@handles(sp.Add)
-def _sum(expr, wrt, ctx):
-    """d/dx (f + g) = f' + g';  d/dx (f - g) = f' - g'."""
-    terms = expr.as_ordered_terms()
-    subs = tuple(derive(t, wrt, ctx) for t in terms)
-    name = "difference" if any(t.could_extract_minus_sign() for t in terms[1:]) else "sum"
-    return Step(name, expr, wrt, sp.Add(*(s.result for s in subs)),
-                parts=tuple((f"f_{i + 1}", t) for i, t in enumerate(terms)), substeps=subs)
-
-
-def _is_denominator(factor: sp.Expr) -> bool:
-    return factor.is_Pow and factor.exp.is_Rational and factor.exp.is_negative
-
-
-@handles(sp.Mul)
-def _mul(expr, wrt, ctx):
-    """d/dx kf = k f';  d/dx fg = f g' + g f';  d/dx f/g = (g f' - f g') / g^2."""
-    coefficient, rest = expr.as_independent(wrt, as_Add=False)
-    if coefficient != 1:
-        if rest == wrt:
-            return Step("linear", expr, wrt, coefficient, parts=(("k", coefficient),))
-        sub = derive(rest, wrt, ctx)
-        return Step("constant_multiple", expr, wrt, coefficient * sub.result,
-                    parts=(("k", coefficient), ("f", rest)), substeps=(sub,))
-    factors = sp.Mul.make_args(rest)
-    numerator = [f for f in factors if not _is_denominator(f)]
-    denominator = [f for f in factors if _is_denominator(f)]
-    if numerator and denominator:
-        f = sp.Mul(*numerator)
-        g = sp.Mul(*(d.base ** -d.exp for d in denominator))
-        df, dg = derive(f, wrt, ctx), derive(g, wrt, ctx)
-        result = (g * df.result - f * dg.result) / g**2
-        return Step("quotient", expr, wrt, result, parts=(("f", f), ("g", g)), substeps=(df, dg))
-    return product_step(expr, wrt, factors[0], sp.Mul(*factors[1:]), ctx)
-
-
-def product_step(expr: sp.Expr, wrt: sp.Symbol, f: sp.Expr, g: sp.Expr, ctx: Context | None = None) -> Step:
-    """d/dx (f g) = f g' + g f', on a split chosen by the caller (the quotient
-    rule derived as f * g^-1 is a product, not a quotient)."""
-    df, dg = derive(f, wrt, ctx), derive(g, wrt, ctx)
-    return Step("product", expr, wrt, f * dg.result + g * df.result,
-                parts=(("f", f), ("g", g)), substeps=(df, dg))
-
-
-@handles(sp.Pow)
-def _pow(expr, wrt, ctx):
-    """d/dx x^n = n x^{n-1};  d/dx a^x = a^x ln a;  f^g by logarithmic differentiation."""
-    base, exponent = expr.as_base_exp()
-    if not exponent.has(wrt):
-        if base == wrt:
-            return Step("power", expr, wrt, exponent * wrt ** (exponent - 1), parts=(("n", exponent),))
-        return _chain(expr, wrt, ctx, lambda u: u**exponent, base)
-    if not base.has(wrt):
-        if exponent == wrt:
-            return Step("exponential", expr, wrt, expr * sp.log(base), parts=(("a", base),))
-        return _chain(expr, wrt, ctx, lambda u: base**u, exponent)
-    log_form = exponent * sp.log(base)
-    sub = derive(log_form, wrt, ctx)
-    return Step("log_differentiation", expr, wrt, expr * sub.result,
-                parts=(("f", base), ("g", exponent)), substeps=(sub,))
-
-
-@dataclass(frozen=True)
-class OuterRule:
-    """A one-argument function: its rule name and d/du f(u) as a function of u."""
-
-    rule: str
-    derivative: Callable[[sp.Expr], sp.Expr]
-
-
-OUTER_RULES: dict[type, OuterRule] = {
-    sp.exp: OuterRule("exp", lambda u: sp.exp(u)),
-    sp.log: OuterRule("ln", lambda u: 1 / u),
-    sp.sin: OuterRule("sin", lambda u: sp.cos(u)),
-    sp.cos: OuterRule("cos", lambda u: -sp.sin(u)),
-    sp.tanh: OuterRule("tanh", lambda u: 1 - sp.tanh(u) ** 2),
-    sigmoid: OuterRule("sigmoid", lambda u: sigmoid(u) * (1 - sigmoid(u))),
-    ReLU: OuterRule("relu", lambda u: sp.Piecewise((0, u <= 0), (1, True))),
-}
-
-
-def _unary(expr, wrt, ctx):
-    row = OUTER_RULES[type(expr)]
-    (arg,) = expr.args
-    if arg == wrt:
-        return Step(row.rule, expr, wrt, row.derivative(wrt))
-    return _chain(expr, wrt, ctx, expr.func, arg)
-
-
-for _head in OUTER_RULES:
-    handles(_head)(_unary)
-
-
-@handles(log_base)
-def _log_base(expr, wrt, ctx):
-    """d/dx log_k x = 1 / (x ln k)."""
-    arg, base = expr.args
-    if base.has(wrt):
-        raise UnsupportedExpression(
-            f"no rule for {sp.sstr(expr)}: the base of a logarithm must be a constant")
-    if arg == wrt:
-        return Step("log_k", expr, wrt, 1 / (wrt * sp.log(base)), parts=(("k", base),))
-    return _chain(expr, wrt, ctx, lambda u: log_base(u, base), arg)
-
-
-@handles(softmax)
-def _softmax(expr, wrt, ctx):
-    """d sigma(z_i) / d z_j = sigma(z_i) (delta_ij - sigma(z_j))."""
-    logits = expr.logits
-    if wrt not in logits or any(z.has(wrt) for z in logits if z != wrt):
-        raise UnsupportedExpression(
-            f"no rule for {sp.sstr(expr)} with respect to {wrt}: the softmax rule needs plain logits")
-    j = logits.index(wrt) + 1
-    delta = 1 if j == expr.index else 0
-    return Step("softmax", expr, wrt, expr * (delta - softmax(j, *logits)),
-                parts=(("i", sp.Integer(expr.index)), ("j", sp.Integer(j))))
-
-
-@handles(AppliedUndef)
-def _undefined(expr, wrt, ctx):
-    """An arbitrary function f(x) of the general rules: its derivative is f'(x)."""
-    if expr.args != (wrt,):
-        raise UnsupportedExpression(f"no rule for {sp.sstr(expr)}: arbitrary functions must be of {wrt} alone")
-    return Step("function", expr, wrt, sp.Derivative(expr, wrt))
 
 
 def first_principles(expr: sp.Expr, wrt: sp.Symbol) -> Step:

@@ -4,7 +4,7 @@ an independent numeric reference for derivatives.
 The reference here never uses exgen's step engine or its oracle
 (`exgen.check`): it differentiates with `sympy.diff` and compares values with
 mpmath at points the tests choose. The only exgen code it uses is
-`exgen.functions.to_elementary` (the rewrite of sigma, log_k and ReLU into
+`exgen.registry.to_elementary` (the rewrite of sigma, log_k and ReLU into
 SymPy's own functions), which is a definition, not a derivative.
 """
 
@@ -25,7 +25,7 @@ import sympy as sp
 from click.testing import CliRunner
 from sympy.core.function import AppliedUndef
 
-from exgen.functions import to_elementary
+from exgen.registry import to_elementary
 
 ROOT = Path(__file__).resolve().parent.parent
 X = sp.Symbol("x", real=True)
@@ -346,6 +346,10 @@ def check_targets(check: dict) -> list[tuple[sp.Expr, str, sp.Expr]]:
 def stated_interval(domain_statement: str) -> tuple[float, float]:
     """The sampling interval for a problem's printed domain ('x > 0', '0 < y < 1', 'all real numbers')."""
     text = domain_statement or ""
+    bound = re.search(r"\\right\|\s*<\s*(?:\\frac\{(\d+)\}\{(\d+)\}|(\d+))", text)
+    if bound:  # |x| < b: strictly inside
+        b = int(bound.group(1)) / int(bound.group(2)) if bound.group(1) else int(bound.group(3))
+        return (-0.95 * b, 0.95 * b)
     if re.search(r"<\s*1\b", text):
         return (0.03, 0.97)
     if re.search(r">\s*0\b", text):

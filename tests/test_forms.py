@@ -4,7 +4,9 @@ import pytest
 import sympy as sp
 
 from exgen import forms
-from exgen.functions import ReLU, log_base, sigmoid, softmax
+from exgen.rules.activations import ReLU, sigmoid
+from exgen.rules.logarithms import log_base
+from exgen.rules.vectors import softmax
 
 X, Y = sp.symbols("x y", real=True)
 f = sp.Function("f")

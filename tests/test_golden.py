@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 
 from exgen.compile import compile_one
-from exgen.functions import log_base
+from exgen.rules.logarithms import log_base
 from exgen.render import solution_latex
 from exgen.steps import solve
 

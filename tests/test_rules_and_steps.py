@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exgen.errors import UnsupportedExpression
-from exgen.functions import ReLU, log_base, sigmoid
+from exgen.rules.activations import ReLU, sigmoid
+from exgen.rules.logarithms import log_base
 from exgen.parsing import parse_user_expression
 from exgen.rules import RULES
 from exgen.steps import derive, solve
@@ -203,11 +204,11 @@ def test_log_of_base_k_through_the_parser_is_log_k_not_ln():
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("expr, named", [
-    (sp.tan(X), "tan(x)"),
-    (sp.Abs(X), "Abs(x)"),
-    (X**2 * sp.tan(3 * X), "tan(3*x)"),
-    (sp.exp(sp.asin(X)), "asin(x)"),
-    (sp.sin(X) + sp.Abs(X - 1), "Abs(x - 1)"),
+    (sp.sinh(X), "sinh(x)"),
+    (sp.erf(X), "erf(x)"),
+    (X**2 * sp.cot(3 * X), "cot(3*x)"),
+    (sp.exp(sp.acot(X)), "acot(x)"),
+    (sp.sin(X) + sp.sinh(X - 1), "sinh(x - 1)"),
 ])
 def test_unsupported_subexpression_is_named(expr, named):
     with pytest.raises(UnsupportedExpression) as info:
@@ -375,9 +376,32 @@ def test_domain_choice_with_and_without_the_float_screen(monkeypatch, expr, expe
     def name(domain):
         return None if domain is None else "positive" if domain.positive else "real"
 
-    assert name(compose.choose_domain(expr, (X,))) == expected
+    # All reals or x > 0 (the intervals around 0 that come after are tried in the next test).
+    candidates = (compose.Domain(), compose.Domain(positive=True))
+    assert name(compose.choose_domain(expr, (X,), candidates)) == expected
     monkeypatch.setattr(compose, "compiled", lambda *args: None)  # mpmath alone
-    assert name(compose.choose_domain(expr, (X,))) == expected
+    assert name(compose.choose_domain(expr, (X,), candidates)) == expected
+
+
+@pytest.mark.parametrize("expr, bound", [
+    (sp.tan(X), 1),                   # poles at +-pi/2
+    (sp.tan(3 * X), sp.Rational(1, 2)),  # poles at +-pi/6 ~ 0.52
+    (sp.asin(2 * X), sp.Rational(1, 2)),  # |2x| < 1
+    (sp.acos(4 * X), sp.Rational(1, 4)),
+    (1 / (sp.sin(X) - 1) ** 2, 1),    # sin x = 1 only at pi/2
+])
+def test_domain_choice_narrows_to_an_interval_around_zero(expr, bound):
+    from exgen.compose import choose_domain
+
+    domain = choose_domain(expr, (X,))
+    assert domain is not None and not domain.positive and domain.bound == bound
+
+
+@pytest.mark.parametrize("expr", [sp.asin(5 * X + 3), sp.tan(X) / X, sp.log(sp.cos(X) - 2)])
+def test_no_domain_where_a_condition_fails_everywhere_near_zero(expr):
+    from exgen.compose import choose_domain
+
+    assert choose_domain(expr, (X,)) is None
 
 
 def test_domain_choice_survives_astronomical_values():

@@ -34,10 +34,12 @@ LEVEL_ORDER = ("easy", "medium", "hard")
 # Single-variable topics of issue 2, measured on README_LEVELS, and a rule
 # each of their problems must use.
 CALCULUS_TOPIC_RULES = {
-    "power": {"power"}, "exp": {"exp"}, "ln": {"ln"}, "log": {"log_k"}, "trig": {"sin", "cos"},
+    "power": {"power", "sqrt"}, "exp": {"exp"}, "ln": {"ln"}, "log": {"log_k"}, "trig": {"sin", "cos", "tan"},
     "sum": {"sum", "difference"}, "product": {"product"}, "quotient": {"quotient"}, "chain": {"chain"},
+    "inverse-trig": {"asin", "acos", "atan"},
 }
-ML_TOPIC_RULES = {"sigmoid": {"sigmoid"}, "tanh": {"tanh"}, "relu": {"relu"}}
+ML_TOPIC_RULES = {"sigmoid": {"sigmoid"}, "tanh": {"tanh"}, "relu": {"relu"},
+                  "activations": {"softplus", "leaky_relu", "elu", "silu"}}
 
 SEEDS = tuple(range(20))
 NODE_SEEDS = tuple(range(5))       # every node of every tree, re-derived by sympy

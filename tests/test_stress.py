@@ -15,7 +15,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from exgen.functions import to_elementary
+from exgen.registry import to_elementary
 from exgen.render import render_documents, sheet_json
 from exgen.sheet import SheetOptions, build_sheet
 from exgen.topics import TOPICS

@@ -6,17 +6,21 @@ from typing import Callable
 import sympy as sp
 
 from .. import compose
-from ..compose import X, coefficient, pick
-from ..functions import log_base
+from ..compose import X, coefficient, needs_positive, pick
+from ..registry import RULES
+from ..rules.basic import Sqrt
+from ..rules.logarithms import LOG_BASES, log_base
 from . import topic
 
 
 def _power_term(rng: random.Random) -> sp.Expr:
-    return coefficient(rng, 1, 6) * compose.power(rng)
+    # One term in six is a square root, the rule textbooks teach beside x^n.
+    base = Sqrt(X) if rng.random() < 1 / 6 else compose.power(rng)
+    return coefficient(rng, 1, 6) * base
 
 
-@topic("power", "Power, linear and constant rules: x^n (integer, negative, fractional), kx, k, and their sums",
-       levels=("easy", "medium"), uses=("power",))
+@topic("power", "Power, linear and constant rules: x^n (integer, negative, fractional), sqrt x, kx, k, "
+       "and their sums", levels=("easy", "medium"), uses=("power", "sqrt"))
 def _power(rng, budget):
     if budget <= 2:
         return compose.power(rng) if budget == 1 else _power_term(rng)
@@ -44,12 +48,26 @@ def _function_family(make: Callable[[sp.Expr], sp.Expr], positive_inner: bool):
     return build
 
 
+def drilled_by(name: str) -> tuple:
+    """The function rules a topic drills (their `draw.topics` name it)."""
+    return tuple(r for r in RULES.functions() if r.draw is not None and name in r.draw.topics)
+
+
+def _family_of(name: str):
+    """A topic over every function rule registered for it (trig: sin, cos, tan):
+    each problem draws one of them, as `_function_family` builds it."""
+    def build(rng, budget):
+        rule = pick(rng, drilled_by(name))
+        return _function_family(lambda u: rule.draw.build(rng, u), needs_positive(rule))(rng, budget)
+    return build
+
+
 topic("exp", "Exponential rules: e^x, e^f (chain rule)", uses=("exp",))(_function_family(sp.exp, False))
 topic("ln", "Natural logarithm: ln x and ln f = f'/f, on x > 0 where needed", uses=("ln",))(_function_family(sp.log, True))
 topic("log", "Logarithm to base k: log_k x = 1/(x ln k) and log_k f", uses=("log_k",))(
-    lambda rng, budget: _function_family(lambda u: log_base(u, pick(rng, compose.LOG_BASES)), True)(rng, budget))
-topic("trig", "Sine and cosine: sin x, cos x and their chains", uses=("sin", "cos"))(
-    lambda rng, budget: _function_family(pick(rng, (sp.sin, sp.cos)), False)(rng, budget))
+    lambda rng, budget: _function_family(lambda u: log_base(u, pick(rng, LOG_BASES)), True)(rng, budget))
+topic("trig", "Trigonometric functions: sin x, cos x, tan x and their chains (tan on an interval around 0)",
+      uses=("sin", "cos", "tan"))(_family_of("trig"))
 
 
 @topic("sum", "Sum and difference rules over basic functions", root=("sum", "difference"))
@@ -88,13 +106,44 @@ def _quotient(rng, budget):
 
 @topic("chain", "Chain rule, two and three levels: f(g(x)), f(g(p(x)))", root=("chain",))
 def _chain(rng, budget):
-    outer = pick(rng, compose.OUTERS)
-    positive = outer in compose.NEEDS_POSITIVE
+    outer = pick(rng, compose.outer_rules())
+    positive = needs_positive(outer)
     if budget <= 4:
         return compose.apply_outer(rng, outer, coefficient(rng, 2, 5, signed=not positive) * X)
     if budget <= 6:
         return compose.apply_outer(rng, outer, compose.inner(rng, positive=positive))
-    middle = pick(rng, ("exp", "power") if positive else compose.OUTERS)
-    middle_positive = middle in compose.NEEDS_POSITIVE or positive
+    middle = pick(rng, compose.outer_rules(positive=positive))
+    middle_positive = needs_positive(middle) or positive
     return compose.apply_outer(
         rng, outer, compose.apply_outer(rng, middle, compose.inner(rng, positive=middle_positive)))
+
+
+# Inner functions that stay inside (-1, 1) on an interval around 0, for arcsin
+# and arccos (the domain chooser finds the interval: |x| < 1/2 for 2x).
+_UNIT_INNERS = (
+    lambda rng: X,
+    lambda rng: pick(rng, (2, 3, 4)) * X,
+    lambda rng: -pick(rng, (2, 3)) * X,
+    lambda rng: X ** pick(rng, (2, 3)),
+    lambda rng: pick(rng, (2, 3)) * X**2,
+)
+
+
+@topic("inverse-trig", "Inverse trigonometric functions: arcsin x, arccos x = -1/sqrt(1 - x^2), "
+       "arctan x = 1/(1 + x^2), and their chains", uses=("asin", "acos", "atan"))
+def _inverse_trig(rng, budget):
+    rule = pick(rng, drilled_by("inverse-trig"))
+    bounded = rule.condition is not None  # arcsin, arccos: the argument must stay in (-1, 1)
+    make = lambda u: rule.draw.build(rng, u)  # noqa: E731
+    if budget == 1:
+        return make(X)
+    if budget == 2:
+        return coefficient(rng) * make(X)
+    if not bounded:
+        return _function_family(make, False)(rng, budget)
+    inner = pick(rng, _UNIT_INNERS)(rng)
+    if budget <= 4:
+        return make(inner)
+    if budget <= 6:
+        return coefficient(rng, 2, 4) * make(inner) if rng.random() < 0.5 else compose.power(rng) * make(X)
+    return compose.power(rng) * make(inner)

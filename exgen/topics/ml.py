@@ -15,10 +15,13 @@ import sympy as sp
 
 from .. import compose
 from ..compose import X, Domain, Draft, coefficient, pick
-from ..functions import ReLU, log_base, sigmoid, softmax
-from ..steps import chain_step, derive, first_principles, multivariable_chain, product_step
+from ..rules.activations import ReLU, sigmoid
+from ..rules.logarithms import LOG_BASES, log_base
+from ..rules.vectors import softmax
+from ..rules.combination import product_step
+from ..steps import chain_step, derive, first_principles, multivariable_chain
 from . import topic as _register
-from .calculus import _function_family
+from .calculus import _function_family, drilled_by
 
 topic = functools.partial(_register, family="ml")
 
@@ -48,12 +51,31 @@ def _relu(rng: random.Random, budget: int):
     elif budget == 3:
         inner = coefficient(rng, 2, 5) * X
     else:
-        # The kink -b/a is never a decimal with two places (3x - 1 rather than
-        # 2x - 2), so a checker sampling at k/100 cannot land on it.
-        inner = pick(rng, (3, 7, -3)) * X + pick(rng, (1, 2, -1, -2))
+        inner = _kinked_inner(rng)
     # The documents' convention: ReLU'(u) = 1 for u > 0, 0 for u <= 0.
     rate = derive(inner, X).result
     return Draft(ReLU(inner), preferred=(sp.Piecewise((rate, inner > 0), (0, True)),))
+
+
+# Inner functions whose kink (a piecewise activation's) is never a decimal with
+# two places, so a checker sampling at k/100 cannot land on it.
+def _kinked_inner(rng: random.Random) -> sp.Expr:
+    return pick(rng, (3, 7, -3)) * X + pick(rng, (1, 2, -1, -2))
+
+
+@topic("activations", "Activations after sigma, tanh and ReLU: softplus (derivative sigma), leaky ReLU, "
+       "ELU and SiLU/swish u sigma(u), and of an inner function", levels=("easy", "medium"),
+       uses=("softplus", "leaky_relu", "elu", "silu"))
+def _activations(rng: random.Random, budget: int):
+    rule = pick(rng, drilled_by("activations"))
+    make = lambda u: rule.draw.build(rng, u)  # noqa: E731
+    if budget == 1:
+        return make(X)
+    if budget == 2:
+        return coefficient(rng, 2, 5, signed=False) * make(X)
+    if budget == 3:
+        return make(coefficient(rng, 2, 5) * X)
+    return make(_kinked_inner(rng) if rule.name in ("leaky_relu", "elu") else compose.inner(rng))
 
 
 def _monomial(rng: random.Random, variables) -> sp.Expr:
@@ -297,7 +319,7 @@ def _row_by_chain(rng: random.Random, scaled: bool = False):
     f = F(X) if not scaled else coefficient(rng, 2, 5, signed=False) * F(X)
     k = coefficient(rng, 2, 5, signed=False)
     first_row = 1 if scaled else 0  # k (k' f) is only the constant multiple rule twice
-    base = pick(rng, compose.LOG_BASES)  # drawn once: the outer function must be the same on every call
+    base = pick(rng, LOG_BASES)  # drawn once: the outer function must be the same on every call
     rows = (
         (lambda u: k * u, r"k f"),
         (lambda u: sp.exp(u), r"e^{f}"),

@@ -1,0 +1,26 @@
+"""Exponentials: e^x (and e^f by the chain rule) and a^x."""
+
+import sympy as sp
+
+from ..numeric import float_exp, mp_exp
+from ..registry import RULES, Draw, FunctionRule, Numeric, Rule
+from ..steps import Step, chain_through
+
+RULES.register(FunctionRule(
+    name="exp", title="Exponential rule", function="e^{x}", derivative="e^{x}",
+    head=sp.exp, rate=lambda u: sp.exp(u), numeric=Numeric(float_exp, mp_exp),
+    names=(("exp", sp.exp),), draw=Draw(build=lambda rng, u: sp.exp(u), positive_valued=True)))
+
+
+def _exponential(expr, wrt, ctx):
+    """d/dx a^x = a^x ln a; a^f by the chain rule."""
+    base, exponent = expr.as_base_exp()
+    if base.has(wrt) or not exponent.has(wrt):
+        return None
+    if exponent == wrt:
+        return Step("exponential", expr, wrt, expr * sp.log(base), parts=(("a", base),))
+    return chain_through(expr, wrt, ctx, lambda u: base**u, exponent)
+
+
+RULES.register(Rule(name="exponential", title="Exponential rule, base a", function="a^{x}",
+                    derivative=r"a^{x} \ln a", heads=(sp.Pow,), apply=_exponential))

@@ -1,0 +1,37 @@
+"""Trigonometric functions: sin, cos, tan (and sec, which tan's derivative uses)."""
+
+import math
+
+import mpmath
+import sympy as sp
+
+from ..registry import RULES, Draw, FunctionRule, Numeric
+
+
+def _float_tan(value: float) -> float:
+    if abs(math.cos(value)) < 1e-12:
+        raise ValueError("tan at a pole")
+    return math.tan(value)
+
+
+def _float_sec(value: float) -> float:
+    return 1.0 / math.cos(value)  # ZeroDivisionError at a pole: mpmath decides
+
+
+RULES.register(FunctionRule(
+    name="sin", title="Sine rule", function=r"\sin x", derivative=r"\cos x",
+    head=sp.sin, rate=lambda u: sp.cos(u), numeric=Numeric(math.sin, mpmath.sin), names=(("sin", sp.sin),),
+    draw=Draw(build=lambda rng, u: sp.sin(u), topics=("trig",))))
+RULES.register(FunctionRule(
+    name="cos", title="Cosine rule", function=r"\cos x", derivative=r"-\sin x",
+    head=sp.cos, rate=lambda u: -sp.sin(u), numeric=Numeric(math.cos, mpmath.cos), names=(("cos", sp.cos),),
+    draw=Draw(build=lambda rng, u: sp.cos(u), topics=("trig",))))
+RULES.register(FunctionRule(
+    name="tan", title="Tangent rule", function=r"\tan x", derivative=r"\sec^{2} x = 1 + \tan^{2} x",
+    head=sp.tan, rate=lambda u: sp.sec(u) ** 2, condition=lambda u: ((sp.cos(u), "nonzero"),),
+    numeric=Numeric(_float_tan, mpmath.tan), names=(("tan", sp.tan),),
+    draw=Draw(build=lambda rng, u: sp.tan(u), topics=("trig",))))
+RULES.register(FunctionRule(
+    name="sec", title="Secant rule", function=r"\sec x", derivative=r"\sec x \tan x",
+    head=sp.sec, rate=lambda u: sp.sec(u) * sp.tan(u), condition=lambda u: ((sp.cos(u), "nonzero"),),
+    numeric=Numeric(_float_sec, mpmath.sec), names=(("sec", sp.sec),)))
