@@ -263,6 +263,55 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
     return Verdict(True)
 
 
+def higher_derivative_agrees(expr: sp.Expr, wrts: tuple[sp.Symbol, ...], claimed: sp.Expr,
+                             points: list[Point]) -> Verdict:
+    """Does `claimed` equal d^n expr / d wrts[0] ... d wrts[-1] at the points?
+
+    Against the function itself (mpmath's numeric derivative of the given
+    order, a second difference at 30 digits for f''), never against the
+    engine's own first derivative."""
+    if len(wrts) == 1:
+        return derivative_agrees(expr, wrts[0], claimed, points)
+    symbols = sorted(set(wrts) | set(points[0]) | expr.free_symbols | claimed.free_symbols, key=lambda s: s.name)
+    fn, claimed_fn = numeric_function(symbols, expr), numeric_function(symbols, claimed)
+    if fn is None or claimed_fn is None:
+        return Verdict(False, "the expression is undefined (it holds a division by zero)")
+    varied = sorted(set(wrts), key=lambda s: s.name)
+    orders = tuple(wrts.count(v) for v in varied)
+    positions = [symbols.index(v) for v in varied]
+    usable = 0
+    with mpmath.workdps(DIGITS):
+        for point in points:
+            args = [point.get(s) for s in symbols]
+            if any(a is None for a in args):
+                return Verdict(False, f"no value for a free symbol of {sp.sstr(expr)}")
+            if _numeric(fn, args) is None:
+                continue
+
+            def along(*values):
+                shifted = list(args)
+                for position, value in zip(positions, values):
+                    shifted[position] = value
+                return fn(*shifted)
+
+            try:
+                want = _numeric(lambda: mpmath.diff(along, tuple(args[i] for i in positions), orders), [])
+            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                want = None
+            if want is None:
+                continue
+            got = _numeric(claimed_fn, args)
+            if got is None:
+                return Verdict(False, f"at {_where(point)}: the claimed derivative is undefined or complex, "
+                                      f"numeric {mpmath.nstr(want, 12)}")
+            usable += 1
+            if not _close(got, want):
+                return Verdict(False, f"at {_where(point)}: claimed {mpmath.nstr(got, 12)}, numeric {mpmath.nstr(want, 12)}")
+    if usable < MIN_POINTS:
+        return Verdict(False, f"only {usable} usable points (need {MIN_POINTS})")
+    return Verdict(True)
+
+
 def check_tree(step, points: list[Point]) -> Verdict:
     """Every node's result must equal the derivative of its expression."""
     verdict = derivative_agrees(step.expr, step.wrt, step.result, points)
@@ -500,47 +549,76 @@ def _flat(head, value) -> tuple:
 
 
 def check_contract(check: dict, domain: Domain, rng: random.Random) -> Verdict:
-    """Check a sheet.json `check` object from its strings alone."""
+    """Check a sheet.json `check` object from its strings alone.
+
+    With `"order": n` (2 or 3) and one variable, `answer` is the n-th
+    derivative; with order 2 and a list `wrt`, it is the Hessian Matrix of
+    second partials (entry (i, j) is d^2 f / d wrt_i d wrt_j)."""
     names = list(check["variables"])
     expr = parse_check_string(check["expr"], names)
     wrt_names = [check["wrt"]] if isinstance(check["wrt"], str) else list(check["wrt"])
-    if isinstance(expr, sp.MatrixBase):
+    order = int(check.get("order", 1))
+    if order > 1 and len(wrt_names) > 1:
+        hessian = parse_check_string(check["answer"], names)
+        if not isinstance(hessian, sp.MatrixBase) or hessian.shape != (len(wrt_names), len(wrt_names)):
+            return Verdict(False, f"the answer is not the {len(wrt_names)} x {len(wrt_names)} Hessian Matrix")
+        pairs = [(expr, (a, b), hessian[i, j]) for i, a in enumerate(wrt_names) for j, b in enumerate(wrt_names)]
+    elif order > 1:
+        pairs = [(expr, tuple(wrt_names) * order, parse_check_string(check["answer"], names))]
+    elif isinstance(expr, sp.MatrixBase):
         # A Jacobian: entry (i, j) is d component_i / d wrt_j.
         jacobian = parse_check_string(check["answer"], names)
         if not isinstance(jacobian, sp.MatrixBase) or jacobian.shape != (len(expr), len(wrt_names)):
             return Verdict(False, f"the answer is not a {len(expr)} x {len(wrt_names)} Matrix")
-        pairs = [(component, name, jacobian[i, j]) for i, component in enumerate(expr)
+        pairs = [(component, (name,), jacobian[i, j]) for i, component in enumerate(expr)
                  for j, name in enumerate(wrt_names)]
     else:
         answers = [check["answer"]] if isinstance(check["wrt"], str) else list(check["answer"])
-        pairs = [(expr, name, parse_check_string(answer, names))
+        pairs = [(expr, (name,), parse_check_string(answer, names))
                  for name, answer in zip(wrt_names, answers, strict=True)]
     if "at" in check:
         # Values at a point: each is the derivative there (exact values, so the point is exact too).
         point = {sp.Symbol(n, real=True): sp.Rational(parse_check_string(str(v), ())) for n, v in check["at"].items()}
-        for function, name, answer in pairs:
-            if not value_agrees(function, sp.Symbol(name, real=True), answer, point):
-                return Verdict(False, f"d/d{name} {sp.sstr(function)} at {check['at']}: the value {answer} is wrong")
+        for function, by, answer in pairs:
+            if not value_agrees(function, tuple(sp.Symbol(n, real=True) for n in by), answer, point):
+                return Verdict(False, f"d/d{''.join(by)} {sp.sstr(function)} at {check['at']}: "
+                                      f"the value {answer} is wrong")
         return Verdict(True)
     variables = [sp.Symbol(n, real=True) for n in names]
     points = sample_points(domain, variables, rng)
-    for function, name, answer in pairs:
-        verdict = derivative_agrees(function, sp.Symbol(name, real=True), answer, points)
+    for function, by, answer in pairs:
+        verdict = higher_derivative_agrees(function, tuple(sp.Symbol(n, real=True) for n in by), answer, points)
         if not verdict.ok:
-            return Verdict(False, f"d/d{name} {sp.sstr(function)}: {verdict.detail}")
+            return Verdict(False, f"d/d{''.join(by)} {sp.sstr(function)}: {verdict.detail}")
     return Verdict(True)
 
 
-def value_agrees(expr: sp.Expr, wrt: sp.Symbol, value: sp.Expr, point: dict) -> bool:
-    """Is `value` the derivative of `expr` at `point` (numerically, 30 digits)?"""
+def value_agrees(expr: sp.Expr, wrt, value: sp.Expr, point: dict) -> bool:
+    """Is `value` the derivative of `expr` at `point` (numerically, 30 digits)?
+    `wrt`: the variable, or a tuple of variables for a higher derivative."""
+    wrts = wrt if isinstance(wrt, tuple) else (wrt,)
     exact = {s: sp.Rational(v) for s, v in point.items()}
     symbols = sorted(set(exact) | expr.free_symbols, key=lambda s: s.name)
     if any(s not in exact for s in symbols):
         return False
     fn = numeric_function(symbols, expr)
+    varied = sorted(set(wrts), key=lambda s: s.name)
     with mpmath.workdps(DIGITS):
         mp_point = {s: mpmath.mpf(v.p) / v.q for s, v in exact.items()}
-        want = _partial(fn, [mp_point[s] for s in symbols], symbols.index(wrt))
+        args = [mp_point[s] for s in symbols]
+        if len(wrts) == 1:
+            want = _partial(fn, args, symbols.index(wrts[0]))
+        else:
+            positions = [symbols.index(v) for v in varied]
+
+            def along(*values):
+                shifted = list(args)
+                for position, v in zip(positions, values):
+                    shifted[position] = v
+                return fn(*shifted)
+
+            want = _numeric(lambda: mpmath.diff(along, tuple(args[i] for i in positions),
+                                                tuple(wrts.count(v) for v in varied)), [])
         got = _numeric(numeric_function([], value), [])
     return want is not None and got is not None and _close(got, want)
 

@@ -219,11 +219,14 @@ def topics():
                    "--let \"x=cos(t)\" (repeat per variable); exgen derives dz/dt.")
 @click.option("--format", "fmt", type=click.Choice(["text", "latex", "json"]), default="text", show_default=True,
               help="text for the terminal, latex to paste into a document, json with the step tree.")
-def solve(expression, wrt, lets, fmt):
+@click.option("--order", default="1", show_default=True,
+              help="2 or 3: the second or third derivative, stage by stage (with several --wrt variables, "
+                   "2 gives the Hessian).")
+def solve(expression, wrt, lets, fmt, order):
     """Derive EXPRESSION rule by rule, checking every step."""
     from .solving import solve_expression
 
-    solved = solve_expression(expression, wrt, tuple(lets))
+    solved = solve_expression(expression, wrt, tuple(lets), _integer("--order", order))
     if fmt == "json":
         click.echo(json.dumps(solved.as_json(), indent=2, ensure_ascii=False))
     elif fmt == "latex":

@@ -105,6 +105,8 @@ class Draft:
     components: tuple[tuple[str, sp.Expr], ...] = ()
     point_values: tuple = ()  # what "evaluate at a point" draws each variable from (default: by domain)
     via: tuple = ()  # per answer, a form shown (and checked) between the rules' result and `preferred`
+    # 2 or 3: a higher derivative (one variable), or with several `wrt` the Hessian (order 2).
+    order: int = 1
 
 
 @dataclass(frozen=True)
@@ -123,13 +125,26 @@ class Exercise:
     point_values: tuple = ()
     # The topic gives the values (logits): the same function at another point is another problem.
     at_point: bool = False
+    order: int = 1
 
     @property
     def targets(self) -> tuple[tuple[str, sp.Expr, sp.Symbol], ...]:
-        """(name, function, variable) of each derivative asked: a Jacobian row by row."""
+        """(name, function, variable) of each derivative asked: a Jacobian row
+        by row; for a higher derivative the variable of its last stage (the
+        Hessian row by row)."""
         if not self.components:
-            return tuple((self.name, self.expr, w) for w in self.wrt)
+            return tuple((self.name, self.expr, by[-1]) for by in self.orders)
         return tuple((name, c, w) for name, c in self.components for w in self.wrt)
+
+    @property
+    def orders(self) -> tuple[tuple[sp.Symbol, ...], ...]:
+        """The variables of each derivative asked, in the order they are taken:
+        (x,), or (x, x) for f'', or (x, y) for the Hessian's entry f_xy."""
+        if self.order == 1:
+            return tuple((w,) for w in self.wrt)
+        if len(self.wrt) == 1:
+            return (self.wrt * self.order,)
+        return tuple((a, b) for a in self.wrt for b in self.wrt)
 
 
 def coefficient(rng: random.Random, low: int = 2, high: int = 6, signed: bool = True) -> sp.Integer:

@@ -119,18 +119,23 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         return out
 
     def _print_Mul(self, expr):
-        """sigma(u) (1 - sigma(u)) in the documents' order."""
+        """sigma(u) (1 - sigma(u)) in the documents' order; a further factor
+        in sigma (1 - 2 sigma(u), of sigma'') follows it."""
         factors = expr.as_ordered_factors()
         for s in [f for f in factors if _complement_first(f)]:
             if 1 - s in factors:
                 rest = [f for f in factors if f != s and f != 1 - s]
-                head = self._print(expr.func(*rest)) if rest else ""
+                tail = [f for f in rest if f.is_Add and f.has(s)]
+                rest = [f for f in rest if f not in tail]
+                lead = expr.func(*rest, evaluate=False) if len(rest) > 1 else rest[0] if rest else sp.S.One
+                head = self._print(lead) if rest else ""
                 if head == "-1":
                     head = "-"
                 elif head == "1":
                     head = ""
                 body = r"%s \left(1 - %s\right)" % (self._print(s), self._print(s))
-                if rest and head not in ("", "-") and expr.func(*rest).is_Add:
+                body += "".join(r" \left(%s\right)" % self._print(f) for f in tail)
+                if rest and head not in ("", "-") and lead.is_Add:
                     head = r"\left(%s\right)" % head
                 return (head + " " + body).strip() if head not in ("", "-") else head + body
         return super()._print_Mul(expr)

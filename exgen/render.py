@@ -266,14 +266,24 @@ def derivation_lines(step: Step, partial: bool = False, top: bool = True,
 
 
 
-def question(exercise, wrt: sp.Symbol, name: str | None = None) -> str:
-    """How the problem names the derivative it asks for: f'(x), dz/dt, or a partial."""
+def question(exercise, wrt: sp.Symbol, name: str | None = None, by: tuple = ()) -> str:
+    """How the problem names the derivative it asks for: f'(x), f''(x), dz/dt,
+    or a partial; `by`, the variables of a higher derivative in the order they
+    are taken (f_xy = d/dy (df/dx) is written d^2 f / dy dx)."""
     name = name or exercise.name
+    by = by or (wrt,)
+    n = len(by)
     if len(exercise.variables) > 1:
-        return r"\frac{\partial %s}{\partial %s}" % (name, tex(wrt))
+        if n == 1:
+            return r"\frac{\partial %s}{\partial %s}" % (name, tex(wrt))
+        if len(set(by)) == 1:
+            return r"\frac{\partial^{%d} %s}{\partial %s^{%d}}" % (n, name, tex(wrt), n)
+        return r"\frac{\partial^{%d} %s}{%s}" % (n, name, r" \, ".join(r"\partial %s" % tex(v) for v in reversed(by)))
     if name == "f":
-        return r"f'(%s)" % tex(wrt)
-    return r"\frac{d%s}{d%s}" % (name, tex(wrt))
+        return r"f%s(%s)" % ("'" * n, tex(wrt))
+    if n == 1:
+        return r"\frac{d%s}{d%s}" % (name, tex(wrt))
+    return r"\frac{d^{%d}%s}{d%s^{%d}}" % (n, name, tex(wrt), n)
 
 
 def prompt(exercise) -> str:
@@ -283,18 +293,28 @@ def prompt(exercise) -> str:
     return r"%s(%s) = %s" % (exercise.name, arguments, tex(exercise.expr))
 
 
-def question_at(exercise, wrt: sp.Symbol, at, name: str | None = None) -> str:
+def question_at(exercise, wrt: sp.Symbol, at, name: str | None = None, by: tuple = ()) -> str:
     """f'(2), or the derivative's symbol with an evaluation bar at the point."""
     if len(exercise.variables) == 1 and exercise.name == "f":
-        return r"f'(%s)" % tex(at[0][1])
+        return r"f%s(%s)" % ("'" * max(1, len(by)), tex(at[0][1]))
     where = ", ".join(r"%s = %s" % (tex(v), tex(a)) for v, a in at)
-    return r"\left. %s \right|_{%s}" % (question(exercise, wrt, name), where)
+    return r"\left. %s \right|_{%s}" % (question(exercise, wrt, name, by), where)
 
 
 def _questions(ex, problem: Problem) -> str:
     """What the sheet asks: f'(2), or each derivative and then the point once."""
     if ex.components:  # the name says which Jacobian
         return ex.name + (r" \text{ at } " + _where(problem.at) if problem.at else "")
+    if ex.order > 1:
+        if len(ex.wrt) > 1:
+            entries = [question(ex, by[-1], by=by) for by in ex.orders]
+            asked = r"\text{the Hessian } H = %s" % matrix_latex(entries, len(ex.wrt))
+        elif problem.at:
+            return r"f%s(%s)" % ("'" * ex.order, tex(problem.at[0][1])) if ex.name == "f" else (
+                question(ex, ex.wrt[0], by=ex.orders[0]) + r" \text{ at } " + _where(problem.at))
+        else:
+            asked = question(ex, ex.wrt[0], by=ex.orders[0])
+        return asked + (r" \text{ at } " + _where(problem.at) if problem.at else "")
     if problem.at and (len(ex.variables) > 1 or ex.name != "f"):
         where = ", ".join(r"%s = %s" % (tex(v), tex(a)) for v, a in problem.at)
         return ", ".join(question(ex, w) for w in ex.wrt) + r" \text{ at } " + where
@@ -336,24 +356,37 @@ def _jacobian_solution(problem: Problem, by_rule: list[Step]) -> dict:
 def problem_context(problem: Problem) -> dict:
     ex = problem.exercise
     partial = len(ex.variables) > 1
-    solutions, by_rule = [], []
+    solutions, by_rule, shown = [], [], set()
+    hessian = ex.order > 1 and len(ex.wrt) > 1
     for i, ((name, _, w), derivation) in enumerate(zip(ex.targets, problem.derivations)):
         if ex.components and not derivation.substeps:
             by_rule.append(derivation)  # one application of a rule: shown in the matrix
             continue
-        lines = [line.__dict__ for line in derivation_lines(derivation, partial)]
-        asked = question(ex, w, name if ex.components else None)
+        lines = []
+        for stage in problem.earlier[i] if problem.earlier else ():
+            if (stage.expr, stage.wrt) not in shown:  # f_x once, though f_xx and f_xy both start from it
+                shown.add((stage.expr, stage.wrt))
+                lines += [line.__dict__ for line in derivation_lines(stage, partial)]
+        lines += [line.__dict__ for line in derivation_lines(derivation, partial)]
+        asked = question(ex, w, name if ex.components else None, ex.orders[i] if not ex.components else ())
         answer = r"%s = %s" % (asked, tex(derivation.result))
         if problem.at:
-            asked = question_at(ex, w, problem.at, name if ex.components else None)
+            asked = question_at(ex, w, problem.at, name if ex.components else None,
+                                ex.orders[i] if not ex.components else ())
             where = ", ".join(r"$%s = %s$" % (tex(v), tex(a)) for v, a in problem.at)
             lines.append(Line(f"Evaluate at {where}:", asked, (tex(problem.values[i]),)).__dict__)
             answer = r"%s = %s" % (asked, tex(problem.values[i]))
-        # A Jacobian's entries derived in full lead to the matrix, which alone is boxed.
-        solutions.append({"question": asked, "answer": answer, "lines": lines, "boxed": not ex.components})
+        # A Jacobian's (or Hessian's) entries lead to the matrix, which alone is boxed.
+        solutions.append({"question": asked, "answer": answer, "lines": lines,
+                          "boxed": not (ex.components or hessian)})
     answers = [s["answer"] for s in solutions]
     if ex.components:
         solutions.append(_jacobian_solution(problem, by_rule))
+        answers = [solutions[-1]["answer"]]
+    elif hessian:
+        matrix = fit_matrix(matrix_latex([tex(v) for v in (problem.values or problem.answers)], len(ex.wrt)))
+        where = r"\big|_{%s}" % _where(problem.at) if problem.at else ""
+        solutions.append({"question": "H", "answer": r"H%s = %s" % (where, matrix), "lines": [], "boxed": True})
         answers = [solutions[-1]["answer"]]
     return {
         "number": problem.number,
@@ -474,6 +507,9 @@ def problem_json(p: Problem) -> dict:
     single = len(p.exercise.wrt) == 1 and not p.exercise.components
     answers = [tex(a) for a in (p.values or p.answers)]
     trees = [step_json(d, len(p.exercise.variables) > 1) for d in p.derivations]
+    if p.earlier:  # a higher derivative: its stages in order, per derivative asked
+        trees = [[step_json(s, len(p.exercise.variables) > 1) for s in stages] + [tree]
+                 for stages, tree in zip(p.earlier, trees)]
     return {
         "number": p.number,
         **({"section": p.section} if p.section else {}),
@@ -482,7 +518,8 @@ def problem_json(p: Problem) -> dict:
         "difficulty": {"level": p.level, "steps": p.steps},
         "domain": p.exercise.domain.statement(p.exercise.variables) or "all real numbers",
         "prompt_latex": prompt(p.exercise),
-        "answer_latex": (matrix_latex(answers, len(p.exercise.wrt)) if p.exercise.components
+        "answer_latex": (matrix_latex(answers, len(p.exercise.wrt))
+                         if p.exercise.components or (p.exercise.order > 1 and not single)
                          else answers[0] if single else answers),
         "check": p.check,
         "steps": trees[0] if single else trees,

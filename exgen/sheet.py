@@ -29,13 +29,13 @@ from sympy.core.function import AppliedUndef
 from . import __version__, compose
 from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
-from .compose import Draft, Exercise, choose_domain
+from .compose import Domain, Draft, Exercise, choose_domain
 from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
 from .forms import exact_dumps, plain, tex
 from .registry import RULES, to_elementary
 from .rules.basic import FRACTIONAL_EXPONENTS
 from .seeding import rng_for, short_code
-from .steps import Step, derive, finish
+from .steps import Step, derive, finish, stages
 from .topics import LEVELS, TOPICS, Topic
 
 log = logging.getLogger("exgen.sheet")
@@ -118,6 +118,14 @@ class Problem:
     at: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
     values: tuple[sp.Expr, ...] = ()
     section: str = ""
+    # A higher derivative: per target, the derivations of its earlier stages
+    # (f' for f''), each tidied; `derivations` differentiate the last of them.
+    earlier: tuple[tuple[Step, ...], ...] = ()
+
+    @property
+    def trees(self) -> tuple[Step, ...]:
+        """Every derivation tree of the problem, earlier stages included."""
+        return tuple(t for stages in self.earlier for t in stages) + self.derivations
 
     @property
     def identity(self) -> str:
@@ -125,14 +133,14 @@ class Problem:
         same function (at the same point, where the topic gives the values:
         a softmax at other logits is another exercise; with --at-point only,
         the same function twice would be a near-copy)."""
-        asked = identity(self.exercise.expr, self.exercise.wrt, self.exercise.components)
+        asked = identity(self.exercise.expr, self.exercise.wrt, self.exercise.components, self.exercise.order)
         return asked + (f" at {plain(self.at)}" if self.exercise.at_point else "")
 
     @property
     def signature(self) -> tuple:
         """What parallel versions of this problem share: topic, level, rule
         applications and the multiset of rules used."""
-        rules = Counter(node.rule for d in self.derivations for node in d.walk() if RULES[node.rule].counted)
+        rules = Counter(node.rule for d in self.trees for node in d.walk() if RULES[node.rule].counted)
         return (self.exercise.topic, self.level, self.steps, tuple(sorted(rules.items())))
 
     @property
@@ -149,11 +157,11 @@ class Problem:
 
     @property
     def steps(self) -> int:
-        return sum(d.rule_count for d in self.derivations)
+        return sum(d.rule_count for d in self.trees)
 
     @property
     def rules_used(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(r for d in self.derivations for r in d.rules_used))
+        return tuple(dict.fromkeys(r for d in self.trees for r in d.rules_used))
 
     @functools.cached_property
     def check(self) -> dict:
@@ -167,12 +175,16 @@ class Problem:
             "wrt": ex.wrt[0].name if single else [w.name for w in ex.wrt],
             "answer": answers[0] if single else answers,
         }
+        width = len(ex.wrt)
+        rows = [answers[start:start + width] for start in range(0, len(answers), width)]
         if ex.components:
             # A Jacobian: rows are the components, columns the variables.
-            width = len(ex.wrt)
-            rows = [answers[start:start + width] for start in range(0, len(answers), width)]
             check["expr"] = "Matrix([%s])" % ", ".join(plain(c) for _, c in ex.components)
             check["answer"] = "Matrix([%s])" % ", ".join("[%s]" % ", ".join(row) for row in rows)
+        if ex.order > 1:
+            check["order"] = ex.order
+            if not single:  # the Hessian, row by row
+                check["answer"] = "Matrix([%s])" % ", ".join("[%s]" % ", ".join(row) for row in rows)
         if self.at:
             check["at"] = {v.name: int(a) if a.is_Integer else sp.sstr(a) for v, a in self.at}
         return check
@@ -185,9 +197,9 @@ class Sheet:
     version: str = ""
 
 
-def identity(expr: sp.Expr, wrt, components=()) -> str:
+def identity(expr: sp.Expr, wrt, components=(), order: int = 1) -> str:
     function = plain(tuple(c for _, c in components)) if components else plain(expr)
-    return f"{function} d/d{','.join(w.name for w in wrt)}"
+    return f"{function} d{order if order > 1 else ''}/d{','.join(w.name for w in wrt)}"
 
 
 def level_plan(count: int, difficulty: str, topics: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -491,9 +503,13 @@ def _attempt(options, slot: Slot, attempt: int, chosen: Topic, seen):
         return _candidate(chosen, rng, slot.index, slot.level, seen, options.at_point)
 
 
-def _trees(draft: Draft) -> tuple[Step, ...]:
-    """Each derivation tree before its answer is tidied."""
-    return draft.steps or tuple(derive(draft.expr, w) for w in draft.wrt)
+def _trees(draft: Draft) -> tuple[tuple[tuple[Step, ...], ...], tuple[Step, ...]]:
+    """(earlier stages per target, each last-stage tree before its answer is tidied)."""
+    if draft.order == 1:
+        return (), draft.steps or tuple(derive(draft.expr, w) for w in draft.wrt)
+    exercise = Exercise("", draft.expr, (), draft.wrt, Domain(), order=draft.order)
+    staged = [stages(draft.expr, by) for by in exercise.orders]
+    return tuple(s[:-1] for s in staged), tuple(s[-1] for s in staged)
 
 
 def _finished(draft: Draft, trees: tuple[Step, ...]) -> tuple[Step, ...]:
@@ -521,7 +537,7 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if not expr.free_symbols:
         return None, "constant function"
     evaluated = at_point or draft.at_point
-    if not draft.at_point and identity(expr, draft.wrt, draft.components) in seen:
+    if not draft.at_point and identity(expr, draft.wrt, draft.components, draft.order) in seen:
         return None, "duplicate of an earlier problem"
     if _tower_height(expr) > 2:
         return None, "an exponential tower (e^e^e^x): astronomically large, no friendly example"
@@ -530,16 +546,16 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if domain is None:
         return None, "no domain where every logarithm, root and denominator is defined"
     try:
-        trees = _trees(draft)
+        earlier, trees = _trees(draft)
     except UnsupportedExpression as exc:
         return None, str(exc)
     exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt,
-                        draft.components, draft.point_values, draft.at_point)
+                        draft.components, draft.point_values, draft.at_point, draft.order)
     # The rule filters read the trees before tidying (tidying, the costly part,
     # only puts an uncounted "simplify" node on top, which `signature`,
     # `steps`, `rules_used` and `_core_rule` all skip), so most rejected
     # candidates are never tidied; which candidate is accepted does not change.
-    problem = Problem(index + 1, level, exercise, trees)
+    problem = Problem(index + 1, level, exercise, trees, earlier=earlier)
     if signature is not None and problem.signature != signature:
         return None, "not parallel: different rules or rule count"
     if not low <= problem.steps <= high:
@@ -549,7 +565,7 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if chosen.root and _core_rule(problem.derivation) not in chosen.root:
         return None, f"is a {_core_rule(problem.derivation)}, not a {'/'.join(chosen.root)}"
     derivations = _finished(draft, trees)
-    problem = Problem(index + 1, level, exercise, derivations)
+    problem = Problem(index + 1, level, exercise, derivations, earlier=earlier)
     # A constant derivative is too easy above "easy" for a function of x; a
     # topic with its own prompt (a gradient of w^T x + w_0) may ask for one.
     if level != "easy" and not draft.prompt and not any(a.free_symbols for a in problem.answers):
@@ -561,7 +577,7 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if not _friendly(expr, variables, points):
         return None, "values too large for a worked example"
     verdict = Verdict(True)
-    for derivation in derivations:
+    for derivation in problem.trees:
         verdict = check_tree(derivation, points)
         if not verdict.ok:
             break
@@ -609,7 +625,7 @@ def _at_point(problem: Problem, rng):
         values = tuple(tidy_value(to_elementary(a).xreplace(point)) for a in problem.answers)
         if any(v.is_finite is False or v.has(sp.nan, sp.zoo, sp.Piecewise) for v in values):
             continue
-        evaluated = Problem(problem.number, problem.level, ex, problem.derivations, at, values)
+        evaluated = replace(problem, at=at, values=values)
         if check_contract(evaluated.check, ex.domain, rng).ok:  # with "at", no random draw
             return evaluated, ""
     return None, "no point where every derivative is defined and checks"

@@ -11,14 +11,14 @@ import mpmath
 import sympy as sp
 
 from .budget import time_budget
-from .check import check_tree, magnitude_at, sample_points
+from .check import check_tree, higher_derivative_agrees, magnitude_at, sample_points
 from .compose import choose_domain
 from .errors import BudgetExceeded, ExgenError
 from .forms import tex
 from .parsing import VARIABLE, parse_user_expression
 from .render import solution_latex, solution_text, step_json
 from .seeding import rng_for
-from .steps import Step, finish, multivariable_chain, solve
+from .steps import Step, finish, multivariable_chain, solve, stages
 
 SOLVE_SECONDS = 10.0
 
@@ -33,26 +33,55 @@ class Solved:
     # z = f(x, y) with x = x(t), y = y(t): the function before substitution and each path.
     paths: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
     outer: sp.Expr | None = None
+    # A higher derivative: the variables of each derivative asked, in order, and
+    # per derivative the derivations of its earlier stages (f' before f'').
+    order: int = 1
+    orders: tuple[tuple[sp.Symbol, ...], ...] = ()
+    earlier: tuple[tuple[Step, ...], ...] = ()
 
     def as_json(self) -> dict:
         answers = [sp.sstr(t.result) for t in self.trees]
         latexes = [tex(t.result) for t in self.trees]
-        steps = [step_json(t, len(self.variables) > 1) for t in self.trees]
+        partial = len(self.variables) > 1
+        steps = [step_json(t, partial) for t in self.trees]
+        if self.earlier:
+            steps = [[step_json(s, partial) for s in stages] + [tree] for stages, tree in zip(self.earlier, steps)]
         one = self.single
         chain = {"function": sp.sstr(self.outer), "paths": {x.name: sp.sstr(x_t) for x, x_t in self.paths}}
+        if self.order > 1 and not one:  # the Hessian, row by row
+            width = len(self.wrt)
+            answers = "Matrix([%s])" % ", ".join(
+                "[%s]" % ", ".join(answers[i:i + width]) for i in range(0, len(answers), width))
         return {
             **({"chain": chain} if self.paths else {}),
             "expr": sp.sstr(self.expr),
             "variables": [v.name for v in self.variables],
             "wrt": self.wrt[0].name if one else [w.name for w in self.wrt],
+            **({"order": self.order} if self.order > 1 else {}),
             "answer": answers[0] if one else answers,
             "answer_latex": latexes[0] if one else latexes,
             "steps": steps[0] if one else steps,
         }
 
+    def _asked(self):
+        """(variables in order, every tree of that derivative) per derivative asked."""
+        orders = self.orders or tuple((w,) for w in self.wrt)
+        earlier = self.earlier or ((),) * len(self.trees)
+        return zip(orders, (stages + (tree,) for stages, tree in zip(earlier, self.trees)))
+
     def as_text(self) -> str:
         blocks = []
-        for w, tree in zip(self.wrt, self.trees):
+        for by, trees in self._asked():
+            w = by[-1]
+            if len(by) > 1:
+                head = f"d{len(by)}/{''.join('d' + v.name for v in reversed(by))} {sp.sstr(self.expr)}"
+                lines = [f"stage {i + 1}: " + sp.sstr(t.expr) + f" by {t.wrt.name}" for i, t in enumerate(trees)]
+                body = []
+                for line, tree in zip(lines, trees):
+                    body += [line] + solution_text(tree)
+                blocks.append("\n".join([head] + body + [f"answer: {sp.sstr(trees[-1].result)}"]))
+                continue
+            tree = trees[-1]
             head = f"d/d{w.name} {sp.sstr(self.expr)}"
             if self.paths:
                 given = ", ".join(f"{x.name} = {sp.sstr(x_t)}" for x, x_t in self.paths)
@@ -64,7 +93,8 @@ class Solved:
         return "\n\n".join(blocks)
 
     def as_latex(self) -> str:
-        return "".join(solution_latex(t, partial=len(self.variables) > 1) for t in self.trees)
+        return "".join(solution_latex(t, partial=len(self.variables) > 1)
+                       for _, trees in self._asked() for t in trees)
 
 
 def _wrt(text: str | None, variables: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.Symbol, ...], bool]:
@@ -154,7 +184,12 @@ def _defined_points(expr: sp.Expr, variables, rng, n: int = 6) -> list:
     return points
 
 
-def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ...] = ()) -> Solved:
+MAX_ORDER = 3
+
+
+def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ...] = (), order: int = 1) -> Solved:
+    if not 1 <= order <= MAX_ORDER:
+        raise ExgenError(f"--order must be 1, 2 or 3, got {order}")
     expr, variables = parse_user_expression(text)
     outer, paths = None, ()
     if lets:
@@ -168,21 +203,37 @@ def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ..
         wrt, single = (t,), True
     else:
         wrt, single = _wrt(wrt_text, variables)
+    if order > 1 and paths:
+        raise ExgenError("--order works on one expression; leave out --let")
+    if order > 2 and len(wrt) > 1:
+        raise ExgenError("with several --wrt variables, --order 2 gives the Hessian; higher orders need one variable")
+    orders = ((wrt * order,) if len(wrt) == 1 else tuple((a, b) for a in wrt for b in wrt)) if order > 1 else ()
     every = tuple(sorted(set(variables) | set(wrt), key=lambda s: s.name))
+    earlier = ()
     try:
         with time_budget(SOLVE_SECONDS):
             if paths:
                 trees = (finish(multivariable_chain(outer, paths, wrt[0])),)
+            elif orders:
+                staged = [stages(expr, by) for by in orders]
+                earlier = tuple(s[:-1] for s in staged)
+                trees = tuple(finish(s[-1]) for s in staged)
             else:
                 trees = tuple(solve(expr, w) for w in wrt)
             rng = rng_for("solve", sp.sstr(expr))
             domain = choose_domain(expr, every)
             points = sample_points(domain, every, rng, n=6) if domain else _defined_points(expr, every, rng)
-            for tree in trees:
+            for tree in tuple(t for s in earlier for t in s) + trees:
                 verdict = check_tree(tree, points)
                 if not verdict.ok:
                     raise ExgenError(f"exgen could not confirm this derivation numerically, so it is not "
                                      f"printed ({verdict.detail})")
+            for by, tree in zip(orders, trees):  # against the function itself, not only the stages
+                verdict = higher_derivative_agrees(expr, by, tree.result, points)
+                if not verdict.ok:
+                    raise ExgenError(f"exgen could not confirm this derivative numerically, so it is not "
+                                     f"printed ({verdict.detail})")
     except BudgetExceeded:
         raise ExgenError(f"deriving {text!r} took longer than {SOLVE_SECONDS:g} s; try a smaller expression") from None
-    return Solved(expr, every, wrt, trees, single, paths, outer)
+    single = single and not (order > 1 and len(wrt) > 1)
+    return Solved(expr, every, wrt, trees, single, paths, outer, order, orders, earlier)

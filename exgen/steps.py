@@ -130,6 +130,23 @@ def finish(root: Step, preferred: sp.Expr | None = None, via: sp.Expr | None = N
     return Step("simplify", root.expr, root.wrt, final, parts=parts, substeps=(root,))
 
 
+def stages(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> tuple[Step, ...]:
+    """A higher derivative stage by stage: d/dv1 expr, then d/dv2 of its
+    result, ... Every stage but the last is finished (tidied, as a student
+    simplifies f' before differentiating it again) and the next stage
+    differentiates that tidied form; the last is left for the caller to
+    finish (in the course's preferred form, where it has one)."""
+    out = []
+    current = expr
+    for position, variable in enumerate(variables):
+        tree = derive(current, variable)
+        if position < len(variables) - 1:
+            tree = finish(tree)
+            current = tree.result
+        out.append(tree)
+    return tuple(out)
+
+
 def multivariable_chain(f: sp.Expr, inner: tuple[tuple[sp.Symbol, sp.Expr], ...], t: sp.Symbol) -> Step:
     """dz/dt = sum_i (partial f / partial x_i) (dx_i / dt), for z = f(x_1(t), ..., x_k(t))."""
     partials = tuple(derive(f, x) for x, _ in inner)

@@ -328,12 +328,21 @@ def parse_plain(text: str, names) -> sp.Expr:
     return expr
 
 
-def check_targets(check: dict) -> list[tuple[sp.Expr, str, sp.Expr]]:
+def check_targets(check: dict) -> list[tuple[sp.Expr, object, sp.Expr]]:
     """(function, variable, claimed derivative) for each derivative a sheet.json
-    `check` asks: one per name in `wrt`, or each entry of a Jacobian (Matrix)."""
+    `check` asks: one per name in `wrt`, or each entry of a Jacobian (Matrix);
+    with `order` n, the variable is a tuple of names (x, x) or, for the
+    Hessian's entry (i, j), (wrt_i, wrt_j). `diff_by` differentiates by it."""
     names = check["variables"]
     expr = parse_plain(check["expr"], names)
     wrts = check["wrt"] if isinstance(check["wrt"], list) else [check["wrt"]]
+    order = int(check.get("order", 1))
+    if order > 1 and len(wrts) > 1:
+        hessian = parse_plain(check["answer"], names)
+        assert hessian.shape == (len(wrts), len(wrts)), (check["expr"], check["answer"])
+        return [(expr, (a, b), hessian[i, j]) for i, a in enumerate(wrts) for j, b in enumerate(wrts)]
+    if order > 1:
+        return [(expr, tuple(wrts) * order, parse_plain(str(check["answer"]), names))]
     if isinstance(expr, sp.MatrixBase):
         jacobian = parse_plain(check["answer"], names)
         assert jacobian.shape == (len(expr), len(wrts)), (check["expr"], check["answer"])
@@ -341,6 +350,12 @@ def check_targets(check: dict) -> list[tuple[sp.Expr, str, sp.Expr]]:
     answers = check["answer"] if isinstance(check["answer"], list) else [check["answer"]]
     assert isinstance(check["wrt"], list) == isinstance(check["answer"], list) and len(wrts) == len(answers), check
     return [(expr, w, parse_plain(str(a), names)) for w, a in zip(wrts, answers)]
+
+
+def diff_by(function, w):
+    """sympy.diff by a variable name, or by each name of a tuple in turn."""
+    names = w if isinstance(w, tuple) else (w,)
+    return sp.diff(function, *(sp.Symbol(n, real=True) for n in names))
 
 
 def stated_interval(domain_statement: str) -> tuple[float, float]:

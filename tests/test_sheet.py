@@ -23,7 +23,7 @@ from exgen.rules import RULES
 from exgen.sheet import LEVELS, SheetOptions, build_sheet, level_plan
 from exgen.topics import TOPICS
 
-from helpers import (assert_tree_independently, bind_points, check_targets, compare, domain_points, is_real_at, kinks,
+from helpers import (assert_tree_independently, bind_points, check_targets, compare, diff_by, domain_points, is_real_at, kinks,
                      parse_plain, stated_interval, verify_sheet_path)
 
 pytestmark = pytest.mark.slow
@@ -139,7 +139,7 @@ def test_no_two_problems_of_a_sheet_are_the_same():
 
 
 def assert_not_constant(p, where):
-    derivatives = [sp.diff(function, sp.Symbol(w, real=True)) for function, w, _ in check_targets(p["check"])]
+    derivatives = [diff_by(function, w) for function, w, _ in check_targets(p["check"])]
     assert any(d.free_symbols for d in derivatives), (where, p["check"])
 
 
@@ -172,7 +172,7 @@ def assert_check_object(check, domain_statement, rng, where):
             if domain_statement and name in domain_statement:
                 assert low <= float(sp.nsimplify(value)) <= high, (where, "point outside the domain")
         for function, w, answer in targets:
-            value = sp.diff(function, sp.Symbol(w, real=True)).subs(point)
+            value = diff_by(function, w).subs(point)
             usable, bad = compare(answer, value, [dict(point)])
             assert usable == 1 and not bad, (where, w, answer, value)
         return
@@ -181,7 +181,7 @@ def assert_check_object(check, domain_statement, rng, where):
         for point in points:
             assert is_real_at(function, symbols, point), f"{where}: {function} undefined at {point} " \
                                                          f"inside the stated domain {domain_statement!r}"
-        reference = sp.diff(function, sp.Symbol(w, real=True))
+        reference = diff_by(function, w)
         usable, bad = compare(answer, reference, points)
         assert not bad, f"{where}: d/d{w} {function} claimed {answer}, sympy.diff {reference}: {bad[:2]}"
         assert usable == len(points), f"{where}: the answer {answer} is undefined inside the domain"

@@ -6,7 +6,7 @@ from typing import Callable
 import sympy as sp
 
 from .. import compose
-from ..compose import X, coefficient, needs_positive, pick
+from ..compose import X, Draft, coefficient, needs_positive, pick
 from ..registry import RULES
 from ..rules.basic import Sqrt
 from ..rules.logarithms import LOG_BASES, log_base
@@ -119,31 +119,73 @@ def _chain(rng, budget):
 
 
 # Inner functions that stay inside (-1, 1) on an interval around 0, for arcsin
-# and arccos (the domain chooser finds the interval: |x| < 1/2 for 2x).
+# and arccos (the domain chooser finds the interval: |x| < 1/4 for 3x). Where
+# |u| = 1 is never a decimal with two places (3x: 1/3; 2x^2: 1/sqrt 2), so a
+# checker sampling at k/100 cannot land on the edge, where u'/sqrt(1 - u^2)
+# is infinite.
 _UNIT_INNERS = (
-    lambda rng: X,
-    lambda rng: pick(rng, (2, 3, 4)) * X,
-    lambda rng: -pick(rng, (2, 3)) * X,
-    lambda rng: X ** pick(rng, (2, 3)),
+    lambda rng: pick(rng, (3, -3)) * X,
     lambda rng: pick(rng, (2, 3)) * X**2,
+    lambda rng: 2 * X**3,
+    lambda rng: X**2 / 2,
 )
 
 
 @topic("inverse-trig", "Inverse trigonometric functions: arcsin x, arccos x = -1/sqrt(1 - x^2), "
-       "arctan x = 1/(1 + x^2), and their chains", uses=("asin", "acos", "atan"))
+       "arctan x = 1/(1 + x^2), and their chains", uses=("asin", "acos", "atan"),
+       ranges={"easy": (1, 4), "medium": (5, 7), "hard": (8, 12)})
 def _inverse_trig(rng, budget):
-    rule = pick(rng, drilled_by("inverse-trig"))
-    bounded = rule.condition is not None  # arcsin, arccos: the argument must stay in (-1, 1)
+    rules = drilled_by("inverse-trig")
+    # arcsin and arccos need |u| < 1 (a condition); only arctan is drawn of x itself.
+    rule = pick(rng, rules if budget > 2 else tuple(r for r in rules if r.condition is None))
     make = lambda u: rule.draw.build(rng, u)  # noqa: E731
-    if budget == 1:
-        return make(X)
-    if budget == 2:
-        return coefficient(rng) * make(X)
-    if not bounded:
+    if rule.condition is None:
         return _function_family(make, False)(rng, budget)
     inner = pick(rng, _UNIT_INNERS)(rng)
     if budget <= 4:
         return make(inner)
     if budget <= 6:
-        return coefficient(rng, 2, 4) * make(inner) if rng.random() < 0.5 else compose.power(rng) * make(X)
+        return coefficient(rng, 2, 4) * make(inner)
     return compose.power(rng) * make(inner)
+
+
+# f'' of calculus compositions, by level: what the first derivative leaves to
+# differentiate again (a power, a product, a chain).
+_SECOND = {
+    "easy": (
+        lambda rng: coefficient(rng, 1, 4) * X ** pick(rng, (3, 4, 5)) + coefficient(rng, 1, 5) * X**2,
+        lambda rng: sp.exp(coefficient(rng, 2, 4) * X),
+        lambda rng: pick(rng, (sp.sin, sp.cos))(coefficient(rng, 2, 4, signed=False) * X),
+        lambda rng: coefficient(rng, 2, 5) * sp.log(X),
+        lambda rng: coefficient(rng, 1, 4) * X ** pick(rng, (sp.Rational(3, 2), sp.Rational(5, 2), -1, -2)),
+        lambda rng: coefficient(rng, 2, 5) * sp.exp(pick(rng, (1, -1, 2, -2, 3)) * X),
+    ),
+    "medium": (
+        lambda rng: (coefficient(rng, 2, 4) * X + coefficient(rng, 1, 3)) ** pick(rng, (3, 4, 5)),
+        lambda rng: sp.log(X**2 + coefficient(rng, 1, 4, signed=False)),
+        lambda rng: X * sp.exp(coefficient(rng, 2, 3) * X),
+        lambda rng: sp.exp(coefficient(rng, 1, 3, signed=False) * X**2),
+        lambda rng: X**2 * sp.log(X),
+        lambda rng: sp.tan(X),
+        lambda rng: Sqrt(coefficient(rng, 2, 4, signed=False) * X + coefficient(rng, 1, 3, signed=False)),
+        lambda rng: sp.atan(coefficient(rng, 2, 3, signed=False) * X),
+    ),
+    "hard": (
+        lambda rng: X ** pick(rng, (2, 3)) * sp.exp(coefficient(rng, 2, 3) * X),
+        lambda rng: sp.exp(pick(rng, (sp.sin, sp.cos))(pick(rng, (1, 2)) * X)),
+        lambda rng: X**2 * pick(rng, (sp.sin, sp.cos))(coefficient(rng, 2, 3, signed=False) * X),
+        lambda rng: X / (X**2 + coefficient(rng, 1, 4, signed=False)),
+        lambda rng: sp.log(pick(rng, (sp.cos(X) + 2, X**2 + X + 1, sp.exp(X) + 1))),
+        lambda rng: sp.atan(coefficient(rng, 1, 3, signed=False) * X**2),
+        lambda rng: sp.exp(pick(rng, (1, -1, 2)) * X) * pick(rng, (sp.sin, sp.cos))(pick(rng, (1, 2, 3)) * X),
+        lambda rng: X ** pick(rng, (2, 3)) * sp.log(X),
+        lambda rng: sp.exp(-X**2 / pick(rng, (1, 2))),
+    ),
+}
+
+
+@topic("second-derivative", "Second derivatives f'': differentiate, tidy f', differentiate again "
+       "(powers, products and chains of the calculus rules)",
+       ranges={"easy": (2, 6), "medium": (5, 14), "hard": (9, 30)}, by_level=True)
+def _second_derivative(rng, level):
+    return Draft(pick(rng, _SECOND[level])(rng), order=2)

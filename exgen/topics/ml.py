@@ -448,3 +448,47 @@ def _first_principles(rng: random.Random, level: str):
                           X**4))
     return Draft(expr, steps=(first_principles(expr, X),),
                  note=r"Use the definition $f'(x) = \lim_{h \to 0} \frac{f(x+h) - f(x)}{h}$.")
+
+
+@topic("activation-second-derivative",
+       "Second derivatives of activations: sigma'' = sigma(1 - sigma)(1 - 2 sigma), tanh'' = -2 tanh (1 - tanh^2), "
+       "softplus'' = sigma(1 - sigma), of kx and kx + b", levels=("easy", "medium"),
+       ranges={"easy": (2, 14), "medium": (10, 26)}, by_level=True)
+def _activation_second_derivative(rng: random.Random, level: str):
+    from ..rules.activations import softplus
+
+    # A positive slope: tanh(-2x) is -tanh(2x) at once, a problem printed with its sign outside.
+    if level == "easy":
+        u = pick(rng, (1, 2, 3, 4)) * X
+    else:
+        u = coefficient(rng, 2, 4, signed=False) * X + pick(rng, (1, -1, 2, -2))
+    k = u.coeff(X)
+    c = pick(rng, (1, 1, 2, 3)) if level == "easy" else 1  # a scaled activation, c sigma(kx)
+    kind = pick(rng, ("sigmoid", "sigmoid", "tanh", "tanh", "softplus"))
+    if kind == "sigmoid":
+        s = sigmoid(u)
+        expr, answer = c * s, sp.Mul(c * k**2, s, 1 - s, 1 - 2 * s, evaluate=False)
+    elif kind == "tanh":
+        t = sp.tanh(u)
+        expr, answer = c * t, sp.Mul(-2 * c * k**2, t, 1 - t**2, evaluate=False)
+    else:
+        s = sigmoid(u)
+        expr, answer = c * softplus(u), c * k**2 * s * (1 - s)
+    return Draft(expr, domain=Domain(), preferred=(answer,), order=2,
+                 note=r"(write the answer with $%s$ itself, as the course's identities do)"
+                      % (r"\sigma" if kind != "tanh" else r"\tanh"))
+
+
+@topic("hessian", "The Hessian of f(x, y): the 2 x 2 matrix of second partial derivatives f_xx, f_xy, f_yx, f_yy",
+       ranges={"easy": (8, 24), "medium": (14, 40), "hard": (24, 70)}, by_level=True)
+def _hessian(rng: random.Random, level: str):
+    variables = (X, Y)
+    if level == "easy":
+        expr = _monomial(rng, variables) + _monomial(rng, variables)
+    elif level == "medium":
+        expr = _partial_term(rng, variables, rich=True) + _monomial(rng, variables)
+    else:
+        expr = _partial_term(rng, variables, rich=True) + _partial_term(rng, variables, rich=True)
+    if not (expr.has(X) and expr.has(Y)):
+        expr += X * Y
+    return Draft(expr, wrt=variables, order=2)
