@@ -357,6 +357,41 @@ def textbook_domain(expr: sp.Expr, x: sp.Symbol) -> str | None:
 
 
 def _where_holds(part: sp.Expr, requirement: str, x: sp.Symbol):
+    """The set of x where `part` is positive (or nonzero), or None."""
+    part = to_elementary(part)
+    while True:
+        if part.is_positive or _bounded_above_zero(part):  # e^u, u^2 + 1, cos x + 3
+            return sp.S.Reals
+        if part.is_Mul:
+            factors = [f for f in part.args if not f.is_positive]
+            if requirement == "nonzero":
+                sets = [_where_holds(f, "nonzero", x) for f in factors]
+                return None if any(s is None for s in sets) else sp.Intersection(*sets)
+            if len(factors) != 1:
+                return None
+            part = factors[0]
+        elif part.is_Pow and part.exp.is_Rational and part.exp > 0:
+            if not part.exp.is_Integer:
+                part = part.base  # u^(1/4) is positive where u is (and its own condition says u > 0)
+            elif part.exp.is_even:
+                part, requirement = part.base, "nonzero"  # u^2 > 0 where u != 0
+            else:
+                part = part.base
+        elif isinstance(part, sp.log):
+            part = part.args[0] - 1  # ln u > 0 where u > 1, ln u != 0 where u != 1
+        elif part.is_Add and len(part.args) == 2 and part.args[0].is_Number and part.args[0] < 0:
+            # h(u) - c with h increasing and c > 0: compare u with h's inverse at c (sqrt(u) - 1: u - 1).
+            c, h = -part.args[0], part.args[1]
+            if h.is_Pow and h.exp.is_Rational and h.exp > 0 and not h.exp.is_Integer:
+                part = h.base - c ** (1 / h.exp)
+            elif isinstance(h, sp.exp):
+                part = h.args[0] - sp.log(c)
+            elif isinstance(h, sp.log):
+                part = h.args[0] - sp.exp(c)
+            else:
+                break
+        else:
+            break
     numerator, denominator = sp.fraction(sp.together(part))
     roots = []
     for poly in (numerator, denominator):
@@ -379,6 +414,17 @@ def _where_holds(part: sp.Expr, requirement: str, x: sp.Symbol):
         if part.xreplace({x: probe}) > 0:
             pieces.append(sp.Interval.open(low, high))
     return sp.Union(*pieces) - sp.FiniteSet(*denominator_roots) if pieces else sp.S.EmptySet
+
+
+def _bounded_above_zero(part: sp.Expr) -> bool:
+    """Positive for every real x by interval bounds: sin and cos in [-1, 1],
+    e^u above 0 (cos x + 3, e^x + 1)."""
+    bounds = part.replace(lambda e: isinstance(e, (sp.sin, sp.cos)), lambda e: sp.AccumBounds(-1, 1)).replace(
+        lambda e: isinstance(e, sp.exp), lambda e: sp.AccumBounds(0, sp.oo))
+    if bounds.free_symbols:
+        return False
+    low = bounds.min if isinstance(bounds, sp.AccumBounds) else bounds
+    return bool(low.is_positive)
 
 
 def _describe(domain, x: sp.Symbol) -> str | None:
