@@ -138,8 +138,10 @@ def _make_roster(options, roster, folder, pdf, template_dir, jobs):
 def _refuse_template_folder(folder: Path) -> None:
     from .render import TEMPLATE_DIR
 
-    resolved = folder.resolve()
-    if resolved == TEMPLATE_DIR or TEMPLATE_DIR in resolved.parents:
+    if not isinstance(TEMPLATE_DIR, Path):
+        return  # templates inside a zip: no folder anyone could write into
+    resolved, templates = folder.resolve(), TEMPLATE_DIR.resolve()
+    if resolved == templates or templates in resolved.parents:
         raise ExgenError(f"--out {folder} is inside exgen's templates folder; choose another folder")
 
 
@@ -181,7 +183,7 @@ def templates_export(folder):
     from .output import prepare_folder, write_files
     from .render import TEMPLATE_DIR
 
-    sources = sorted(TEMPLATE_DIR.glob("*.j2"))
+    sources = sorted((p for p in TEMPLATE_DIR.iterdir() if p.name.endswith(".j2")), key=lambda p: p.name)
     clashes = [p.name for p in sources if (folder / p.name).exists()]
     if clashes:
         raise ExgenError(f"{folder} already has {', '.join(clashes)}; choose an empty folder")
