@@ -1,23 +1,30 @@
 """Assembling a sheet: plan levels, draw candidates, keep only checked ones.
 
 For problem i of a sheet, attempt a, the generator is `rng_for(seed,
-"problem", i, a)`: each problem depends only on the seed, its position, and
-which earlier candidates were rejected, never on global state. A candidate is
-accepted only when
+"problem", i, a)`, and the numeric oracle draws its points from its own
+`rng_for(seed, "oracle", i, a)`: each problem depends only on the seed, its
+position, and which earlier candidates were rejected, never on global state,
+the clock or the machine's speed. A candidate is accepted only when
 
 - its derivation's rule count is inside the requested level's range,
 - it belongs to its topic (the topic's `uses`/`root` rules),
 - it passes the quality filters (new canonical form, non-constant derivative
   at medium and hard, answer short enough to print on one or two lines),
 - every node of its derivation and the sheet.json `check` strings pass the
-  numeric oracle (`check.py`),
+  numeric oracle (`check.py`).
 
-all within a per-problem time budget. Rejections are logged (logger
-"exgen.sheet") and never printed.
+Every limit that chooses among candidates is deterministic (rule counts,
+printed lengths, magnitudes, attempt counts). The only clock is a guard
+against a hang (`hang_seconds`): a candidate still running after it stops
+the run with one line naming the problem and seed; it never makes the run
+draw another candidate, which would print a different sheet on a slower
+machine. Rejections are logged (logger "exgen.sheet") and never printed.
 """
 
+import contextlib
 import functools
 import logging
+import os
 import pickle
 import time
 from collections import Counter
@@ -30,7 +37,7 @@ from . import __version__, compose
 from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
 from .compose import Draft, Exercise, choose_domain
-from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
+from .errors import BudgetExceeded, ExgenError, HangGuard, SheetStarved, UnsupportedExpression
 from .forms import exact_dumps, plain, tex
 from .functions import log_base, to_elementary
 from .rules import RULES
@@ -46,7 +53,12 @@ MAX_VERSIONS = 26
 ATTEMPTS_PER_PARALLEL = 60
 ATTEMPTS_PER_PROBLEM = 400
 SHEET_SECONDS = 300
-PROBLEM_SECONDS = 1.0
+# A guard against a hang, not a budget: no candidate comes near it (the
+# slowest of 22,721 attempts, for the stress run's 1000 sheets, 100 sheets of
+# 20 problems and 100 of three versions, took 0.35 s; none hit the old 1 s
+# budget). The environment variable changes it (the tests make it tiny).
+HANG_SECONDS = 60.0
+HANG_ENV = "EXGEN_HANG_SECONDS"
 MAX_ANSWER_LATEX = 120
 FRIENDLY_MAGNITUDE = 1e8
 
@@ -329,6 +341,10 @@ class Guess:
 
     problem: Problem | None
     resume: int
+    # What the search logged (logger, level, message), emitted by the parent
+    # when it reaches the slot: `-v` then prints the same lines in the same
+    # order for every `jobs`, and nothing a child logs is lost.
+    records: tuple[tuple[str, int, str], ...] = ()
 
 
 def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, Guess]:
@@ -394,14 +410,51 @@ def _first_candidates(options: SheetOptions, slots, indices) -> dict[int, Guess]
 
 
 def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
-    for attempt in range(ATTEMPTS_PER_PROBLEM):
-        try:
-            problem, _ = _attempt(options, slot, attempt, _topic_of(slot, attempt), set())
-        except Exception:  # BudgetExceeded, or an error the slot's own search may never reach
-            return Guess(None, attempt)
-        if problem is not None:
-            return Guess(problem, attempt + 1)
-    return Guess(None, ATTEMPTS_PER_PROBLEM)
+    records: list[tuple[str, int, str]] = []
+    with _kept(records):
+        for attempt in range(ATTEMPTS_PER_PROBLEM):
+            chosen, before = _topic_of(slot, attempt), len(records)
+            try:
+                problem, reason = _attempt(options, slot, attempt, chosen, set())
+            except Exception:  # BudgetExceeded, or an error the slot's own search may never reach
+                del records[before:]  # the attempt is made again in order, and logs again
+                return Guess(None, attempt, tuple(records))
+            if problem is not None:
+                return Guess(problem, attempt + 1, tuple(records))
+            _log_rejection(slot, attempt, chosen, reason)
+    return Guess(None, ATTEMPTS_PER_PROBLEM, tuple(records))
+
+
+class _Keeper(logging.Handler):
+    def __init__(self, records: list):
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+
+@contextlib.contextmanager
+def _kept(records: list):
+    """What exgen's loggers log inside, appended to `records` instead of emitted."""
+    logger = logging.getLogger("exgen")
+    keeper, propagate = _Keeper(records), logger.propagate
+    logger.addHandler(keeper)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(keeper)
+        logger.propagate = propagate
+
+
+def _emit(records) -> None:
+    for name, level, message in records:
+        logging.getLogger(name).log(level, "%s", message)
+
+
+def _log_rejection(slot: Slot, attempt: int, chosen: Topic, reason: str) -> None:
+    log.debug("problem %d attempt %d (%s, %s) rejected: %s", slot.index + 1, attempt, chosen.name, slot.level, reason)
 
 
 def _parallels(options, letters, index, original: Problem, seen) -> list[Problem] | None:
@@ -424,12 +477,14 @@ def _parallel(options, letter, index, original: Problem, seen) -> Problem | None
         # A calculus function keeps its shape with new numbers (x^2 sin 3x ->
         # x^4 sin 2x); other topics redraw until the signature matches.
         draft = Draft(perturb(original.exercise.expr, rng)) if plain and attempt % 4 != 3 else None
+        oracle = rng_for(options.key, "oracle", "version", letter, index, attempt)
         try:
-            with time_budget(PROBLEM_SECONDS):
+            with time_budget(hang_seconds()):
                 problem, reason = _candidate(chosen, rng, index, original.level, seen, options.at_point, draft,
-                                             signature=original.signature)
+                                             signature=original.signature, oracle=oracle)
         except BudgetExceeded:
-            problem, reason = None, "over the time budget"
+            raise _hung(options, f"version {letter} of problem {index + 1}", attempt, chosen.name,
+                        original.level) from None
         if problem is not None:
             return problem
         log.debug("version %s problem %d attempt %d rejected: %s", letter, index + 1, attempt, reason)
@@ -459,8 +514,14 @@ def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess: "Guess 
     `guess` (see `_speculate`) where there is one."""
     start = 0
     if guess is not None:
-        if guess.problem is not None and guess.problem.identity not in seen:
-            yield guess.problem
+        _emit(guess.records)
+        if guess.problem is not None:
+            if guess.problem.identity not in seen:
+                yield guess.problem
+            else:  # as the attempt itself says when made in order
+                _log_rejection(slot, guess.resume - 1, _topic_of(slot, guess.resume - 1),
+                               "duplicate of an earlier problem" + (" at the same point"
+                                                                    if guess.problem.exercise.at_point else ""))
         start = guess.resume
     for attempt in range(start, ATTEMPTS_PER_PROBLEM):
         chosen = _topic_of(slot, attempt)
@@ -469,12 +530,11 @@ def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess: "Guess 
         try:
             problem, reason = _attempt(options, slot, attempt, chosen, seen)
         except BudgetExceeded:
-            problem, reason = None, "over the time budget"
+            raise _hung(options, f"problem {slot.index + 1}", attempt, chosen.name, slot.level) from None
         if problem is not None:
             yield problem
         else:
-            log.debug("problem %d attempt %d (%s, %s) rejected: %s",
-                      slot.index + 1, attempt, chosen.name, slot.level, reason)
+            _log_rejection(slot, attempt, chosen, reason)
 
 
 def _topic_of(slot: Slot, attempt: int) -> Topic:
@@ -484,8 +544,31 @@ def _topic_of(slot: Slot, attempt: int) -> Topic:
 
 def _attempt(options, slot: Slot, attempt: int, chosen: Topic, seen):
     rng = rng_for(options.key, "problem", slot.index, attempt)
-    with time_budget(PROBLEM_SECONDS):
-        return _candidate(chosen, rng, slot.index, slot.level, seen, options.at_point)
+    oracle = rng_for(options.key, "oracle", slot.index, attempt)
+    with time_budget(hang_seconds()):
+        return _candidate(chosen, rng, slot.index, slot.level, seen, options.at_point, oracle=oracle)
+
+
+def hang_seconds() -> float:
+    """The guard against a hang: HANG_SECONDS, or the environment's EXGEN_HANG_SECONDS."""
+    text = os.environ.get(HANG_ENV, "").strip()
+    if not text:
+        return HANG_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:
+        raise ExgenError(f"{HANG_ENV} must be a positive number of seconds, got {text!r}")
+    return seconds
+
+
+def _hung(options: SheetOptions, what: str, attempt: int, topic: str, level: str) -> HangGuard:
+    student = f", student {options.student}" if options.student else ""
+    return HangGuard(
+        f"{what} of seed {options.seed}{student} ({topic}, {level}, attempt {attempt}) ran for more than "
+        f"{hang_seconds():g} s; stopped rather than print a different sheet (a bug: please report this "
+        f"command; {HANG_ENV} sets the limit)")
 
 
 def _trees(draft: Draft) -> tuple[Step, ...]:
@@ -507,7 +590,9 @@ def _core_rule(derivation: Step) -> str:
     return body.rule
 
 
-def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=None, signature=None):
+def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=None, signature=None, *, oracle):
+    """Problem `index` drawn from `rng`, or None and the reason; `oracle` is
+    the check's own stream, so how many points it draws changes no problem."""
     low, high = chosen.range(level)
     if draft is None:
         budget = rng.randint(low, high)
@@ -554,7 +639,7 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     shown = draft.prompt or tex(expr)
     if any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers) or len(shown) > 2 * MAX_ANSWER_LATEX:
         return None, "too long to print"
-    points = sample_points(domain, variables, rng)
+    points = sample_points(domain, variables, oracle)
     if not _friendly(expr, variables, points):
         return None, "values too large for a worked example"
     verdict = Verdict(True)
@@ -563,12 +648,12 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
         if not verdict.ok:
             break
     if verdict.ok:
-        verdict = check_contract(problem.check, domain, rng)
+        verdict = check_contract(problem.check, domain, oracle)
     if not verdict.ok:
         log.info("dropped a candidate that failed the independent check: %s", verdict.detail)
         return None, f"failed the check: {verdict.detail}"
     if evaluated:
-        problem, reason = _at_point(problem, rng)
+        problem, reason = _at_point(problem, rng, oracle)
         if problem is None:
             return None, reason
         if problem.identity in seen:
@@ -596,7 +681,7 @@ _POINTS = {"real": (-2, -1, 1, 2), "positive": (1, 2, 3, 4), "unit": (sp.Rationa
                                                                         sp.Rational(3, 4))}
 
 
-def _at_point(problem: Problem, rng):
+def _at_point(problem: Problem, rng, oracle):
     """The same problem asking for the derivatives' exact values at a point,
     checked against the numeric derivative there, read back from the
     sheet.json strings like every other answer."""
@@ -614,7 +699,7 @@ def _at_point(problem: Problem, rng):
         if any(v.is_finite is False or v.has(sp.nan, sp.zoo, sp.Piecewise) for v in values):
             continue
         evaluated = Problem(problem.number, problem.level, ex, problem.derivations, at, values)
-        if check_contract(evaluated.check, ex.domain, rng).ok:  # with "at", no random draw
+        if check_contract(evaluated.check, ex.domain, oracle).ok:  # with "at", no random draw
             return evaluated, ""
     return None, "no point where every derivative is defined and checks"
 
