@@ -411,7 +411,7 @@ def _first_candidates(options: SheetOptions, slots, indices) -> dict[int, Guess]
 
 def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
     records: list[tuple[str, int, str]] = []
-    with _kept(records):
+    with keep_log(records):
         for attempt in range(ATTEMPTS_PER_PROBLEM):
             chosen, before = _topic_of(slot, attempt), len(records)
             try:
@@ -435,20 +435,22 @@ class _Keeper(logging.Handler):
 
 
 @contextlib.contextmanager
-def _kept(records: list):
-    """What exgen's loggers log inside, appended to `records` instead of emitted."""
+def keep_log(records: list):
+    """What exgen's loggers log inside, appended to `records` (logger, level,
+    message) instead of emitted: for a process whose work is reported in
+    order by another (`emit_log`). Nests: the innermost keeps."""
     logger = logging.getLogger("exgen")
-    keeper, propagate = _Keeper(records), logger.propagate
-    logger.addHandler(keeper)
+    handlers, propagate = logger.handlers[:], logger.propagate
+    logger.handlers = [_Keeper(records)]
     logger.propagate = False
     try:
         yield
     finally:
-        logger.removeHandler(keeper)
+        logger.handlers = handlers
         logger.propagate = propagate
 
 
-def _emit(records) -> None:
+def emit_log(records) -> None:
     for name, level, message in records:
         logging.getLogger(name).log(level, "%s", message)
 
@@ -514,7 +516,7 @@ def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess: "Guess 
     `guess` (see `_speculate`) where there is one."""
     start = 0
     if guess is not None:
-        _emit(guess.records)
+        emit_log(guess.records)
         if guess.problem is not None:
             if guess.problem.identity not in seen:
                 yield guess.problem
