@@ -5,6 +5,7 @@ prints as one line on stderr with a non-zero exit; anything else is a bug and
 keeps its traceback.
 """
 
+import contextlib
 import difflib
 import json
 import logging
@@ -136,9 +137,14 @@ def _make_roster(options, roster, columns, folder, pdf, template_dir, jobs, forc
     validate(options)
     for warning in class_list.warnings:
         click.echo(f"exgen: warning: {warning}", err=True)
-    with click.progressbar(length=len(students), label="students", file=sys.stderr) as bar:
+    with contextlib.ExitStack() as stack:
+        bars = []
+
         def progress(done, total):
-            bar.update(done - bar.pos)
+            if not bars:  # shown once the folder is claimed, so that a refusal is one line
+                bars.append(stack.enter_context(click.progressbar(length=total, label="students",
+                                                                  file=sys.stderr)))
+            bars[0].update(done - bars[0].pos)
 
         result = make_roster(options, students, folder, pdf=pdf, template_dir=template_dir, jobs=jobs,
                              progress=progress, force=force)

@@ -193,7 +193,7 @@ def _other_sheet(earlier: dict, options: SheetOptions, roster: bool) -> str:
     changed = [f"{key.replace('_', '-')} {_shown(old[key])} (this run: {_shown(new[key])})"
                for key in old if old[key] != new[key]]
     if was_roster != roster:
-        changed.append("a sheet per student of a roster" if was_roster else "one sheet, not a roster's")
+        changed.append("a roster's sheets (this run: one sheet)" if was_roster else "one sheet (this run: a roster)")
     return f"sheet {theirs.code}: " + ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else "")
 
 
@@ -497,6 +497,8 @@ def make_roster(options: SheetOptions, students, out: Path, pdf: bool = True, te
     jobs = jobs or usable_cores()
     with _output_folder(out) as folder:
         claim_folder(folder, options, roster_names(students, pdf), roster=True, force=force)
+        if progress:
+            progress(0, len(per_student))
         earlier = _stale_outputs(folder, {})  # read before this run overwrites the manifest
         digests: dict[str, str] = {}
         written: list[Path] = []
