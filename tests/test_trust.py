@@ -354,3 +354,15 @@ def test_the_readme_points_only_inside_the_repository():
     assert "../" not in readme, "the README sends users outside the repository"
     for path in sorted(set(re.findall(r"(?<![\w/.-])((?:scripts|bench|tests|exgen)/[\w./-]+\.\w+)", readme))):
         assert (ROOT / path).is_file(), f"the README names {path}, which the repository does not have"
+
+
+def test_verbose_logs_a_roster_in_roster_order_for_any_jobs(tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\n" + "".join(f"s{i},Student {i}\n" for i in range(5)))
+    logs = {}
+    for jobs in ("1", "2"):
+        run = run_exgen("make", "--count", "8", "--seed", "2", "--roster", roster, "--no-pdf", "-v", "--jobs", jobs,
+                        "--out", tmp_path / f"jobs{jobs}", cwd=tmp_path)
+        assert run.code == 0, run.stderr
+        logs[jobs] = [line for line in run.stderr.splitlines() if line.startswith("exgen.")]
+    assert logs["1"] and logs["2"] == logs["1"]
