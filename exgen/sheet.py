@@ -279,7 +279,8 @@ def build_versions(options: SheetOptions, jobs: int = 1) -> tuple[Sheet, ...]:
             exhausted.add(original.exercise.topic)
         if row is None and time.monotonic() > deadline:
             raise SheetStarved(
-                f"gave up after {SHEET_SECONDS * options.versions:g} s at problem {index + 1} ({level}, topics "
+                f"gave up after {SHEET_SECONDS * options.versions:g} s at problem {index + 1} of seed {options.seed} "
+                f"({level}, topics "
                 f"{', '.join(t.name for t in order)}): too few problems fit; try more topics or fewer problems")
         if row is None:
             raise SheetStarved(
