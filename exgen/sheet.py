@@ -357,9 +357,10 @@ def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, Guess]:
     attempts before a guess would be rejected in order too, and the guess
     stands unless it is a repeat; then the search goes on from the next
     attempt. A guess stops at an attempt whose outcome depends on this
-    process (over its time budget, or an error): that attempt is made again
-    in order. Slots without a guess (a child that died) are searched in
-    order from the start. So the sheet is the same for every `jobs`."""
+    process (stopped by the guard against a hang, or an error): that attempt
+    is made again in order. Slots without a guess (a child that died) are
+    searched in order from the start. So the sheet is the same for every
+    `jobs`, and so is what `-v` logs (`Guess.records`)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
