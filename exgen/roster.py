@@ -166,7 +166,10 @@ def read_roster(path: Path, id_column: str | None = None, name_column: str | Non
         sniffed = ()
     found = None
     for delimiter in dict.fromkeys(sniffed + DELIMITERS):
-        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        except csv.Error as exc:  # a field over the csv module's size limit, among others
+            raise ExgenError(f"{where}: not a class list the CSV reader can read ({exc})") from None
         start = next(i for i, row in enumerate(rows) if any(cell.strip() for cell in row))
         columns = _columns(rows[start], id_column, name_column)
         if columns is not None:
@@ -196,7 +199,7 @@ def _students(rows, start: int, columns: _Columns, where: str) -> Roster:
     entries = []  # (line, row) of the students
     for line, row in enumerate(rows[start + 1:], start=start + 2):
         name = " ".join(part for part in (cell(row, i) for i in columns.names) if part)
-        if not any(cell.strip() for cell in row) or name.lower() in NOT_STUDENTS:
+        if not any(value.strip() for value in row) or name.lower() in NOT_STUDENTS:
             continue
         if not name and not any(cell(row, i) for i in columns.ids):
             continue  # a row of other data: neither an id nor a name

@@ -138,6 +138,7 @@ def test_a_smaller_roster_in_the_same_folder_removes_the_departed_students_files
     ("id,name\ns1,Ada\ns1,Alan\n", "s1"),
     ("id,name\n,Ada\n", "empty"),
     ("id,name\ns1,\n", "name of 's1' is empty"),
+    ('id,name\ns1,"' + "a" * 140_000 + '"\n', "CSV reader"),  # past the csv module's field limit
 ])
 def test_roster_mistakes_are_one_line_errors_naming_the_line(tmp_path, text, fragment):
     roster = tmp_path / "class.csv"
