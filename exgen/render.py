@@ -14,9 +14,11 @@ Template variables (all documents):
   rules: rows {title, function, derivative} of every rule the sheet uses
 """
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import jinja2
@@ -30,7 +32,11 @@ from .rules import RULES
 from .sheet import Problem, Sheet
 from .steps import Step, substituted
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+# The built-in templates are package data (exgen/templates/*.j2), found
+# through importlib.resources: a wheel, a pipx install or a zip has them as
+# well as a clone does. For an ordinary install this is a pathlib.Path.
+TEMPLATE_DIR = resources.files("exgen").joinpath("templates")
+BUILT_IN = "built-in"
 
 
 # pdflatex with T1 fonts and utf8 input typesets Latin scripts (Zoë Ñúñez)
@@ -51,14 +57,33 @@ def escape(text: str) -> str:
     return escape_latex(text)
 
 
+class TemplateLoader(jinja2.BaseLoader):
+    """An instructor's folder first (if any), then the built-in templates.
+    Remembers where each template it loaded came from and a sha256 of its
+    text, so that the manifest can record the templates a folder was made with."""
+
+    def __init__(self, template_dir: Path | None = None):
+        self.sources: list[tuple[str, jinja2.BaseLoader]] = [(BUILT_IN, jinja2.PackageLoader("exgen", "templates"))]
+        if template_dir is not None:
+            self.sources.insert(0, (str(template_dir), jinja2.FileSystemLoader(str(template_dir))))
+        self.used: dict[str, tuple[str, str]] = {}  # name -> (origin, sha256 of the text)
+
+    def get_source(self, environment, template):
+        for origin, loader in self.sources:
+            try:
+                source, filename, uptodate = loader.get_source(environment, template)
+            except jinja2.TemplateNotFound:
+                continue
+            self.used[template] = (origin, hashlib.sha256(source.encode("utf-8")).hexdigest())
+            return source, filename, uptodate
+        raise jinja2.TemplateNotFound(template)
+
+
 def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     """The one Jinja environment; an instructor's `template_dir` comes first,
     and any template missing there falls back to the built-in one."""
-    loaders = [jinja2.FileSystemLoader(str(TEMPLATE_DIR))]
-    if template_dir is not None:
-        loaders.insert(0, jinja2.FileSystemLoader(str(template_dir)))
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=TemplateLoader(template_dir),
         block_start_string="((*", block_end_string="*))",
         variable_start_string="<<", variable_end_string=">>",
         comment_start_string="((=", comment_end_string="=))",
