@@ -185,8 +185,6 @@ RELATIONS = {"<": sp.Lt, ">": sp.Gt, r"\leq": sp.Le, r"\le": sp.Le, r"\geq": sp.
 _TERM_ENDS = {"EOF", "RBRACE", "RPAR", "RBAR", "ROWSEP", "QUAD", "END"}
 _TERM_END_OPS = {"+", "-", ",", "&", "=", "<", ">"}
 
-_DEFAULT_SYMBOL = object()
-
 
 def default_symbol(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)

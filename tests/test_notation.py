@@ -12,7 +12,6 @@ passes.
 
 import functools
 import json
-import math
 import random
 import re
 from dataclasses import dataclass
@@ -427,16 +426,21 @@ def sweep(runs) -> list[Outcome]:
     return outcomes
 
 
-def assert_read_back(outcomes, function_prompts_share=0.9, answers_share=0.9):
+def assert_read_back(outcomes, function_prompts_share=0.9, answers_share=0.9, prompts_share=0.75):
+    """No printed form reads two ways (beyond the known ones) or as another
+    function, and the reader reads (and so checks) most of them: the f(x) = ...
+    prompts and the answers, and of all prompts (the softmax and cross-entropy
+    definitions with their sums are beyond the reader) three in four."""
     bad = [o for o in outcomes if o.status in ("ambiguous", "wrong")]
     assert not bad, "printed forms that read two ways or are not the checked function:\n" + "\n".join(
         f"{o.field} {o.status}: {o.latex}\n    {o.why}" for o in bad[:25])
-    function_prompts = [o for o in outcomes if o.field == "prompt" and re.match(r"[A-Za-z]\([^()]*\) =", o.latex)]
+    prompts = [o for o in outcomes if o.field == "prompt"]
+    function_prompts = [o for o in prompts if re.match(r"[A-Za-z]\([^()]*\) =", o.latex)]
     answers = [o for o in outcomes if o.field == "answer"]
     for group, share, name in ((function_prompts, function_prompts_share, "f(x) = ... prompts"),
-                               (answers, answers_share, "answers")):
-        read_back = sum(o.status in ("ok", "known") for o in group)
-        missed = [o for o in group if o.status == "unsupported"]
+                               (answers, answers_share, "answers"), (prompts, prompts_share, "prompts")):
+        read_back = sum(o.status == "ok" for o in group)
+        missed = [o for o in group if o.status != "ok"]
         assert group and read_back >= share * len(group), (
             f"only {read_back} of {len(group)} {name} read back:\n"
             + "\n".join(f"{o.latex}\n    {o.why}" for o in missed[:10]))
