@@ -41,11 +41,14 @@ def log_any_base(u, k=None, **kwargs):
 
 def _log_base_latex(printer, expr, exp=None):
     u, k = expr.args
-    if u.is_Symbol:
+    if u.is_Symbol and printer._settings.get("fold_func_brackets", True):
         body = r"\log_{%s} %s" % (printer._print(k), printer._print(u))
     else:
         body = r"\log_{%s}\left(%s\right)" % (printer._print(k), printer._print(u))
     return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+_log_base_latex.folds = True  # \log_{k} x: bracketless (see forms._folds)
 
 
 def _float_log(value: float) -> float:
