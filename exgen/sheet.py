@@ -121,6 +121,8 @@ class Problem:
     # A higher derivative: per target, the derivations of its earlier stages
     # (f' for f''), each tidied; `derivations` differentiate the last of them.
     earlier: tuple[tuple[Step, ...], ...] = ()
+    # Multiple choice (`choices.with_choices`): the options, the right one among them.
+    choices: tuple = ()
 
     @property
     def trees(self) -> tuple[Step, ...]:
