@@ -40,7 +40,7 @@ LABELS = "abcdef"
 # Mistakes considered beyond those needed, when choosing which to show (outermost first).
 SPARE = 2
 RELATIVE = 1e-6  # two values this close (relatively) count as equal
-POINTS = 8
+POINTS = 12
 
 
 @dataclass(frozen=True)
@@ -67,10 +67,10 @@ class Fallback:
 
 FALLBACKS = (
     Fallback("sign-reversed", "the sign of the whole derivative reversed", lambda a: -a),
-    Fallback("doubled", "a factor of 2 too many (a coefficient counted twice)", lambda a: 2 * a),
-    Fallback("halved", "a factor of 1/2 too many (half of the derivative)", lambda a: a / 2),
     Fallback("plus-one", "a stray + 1 (a constant's derivative taken as 1 instead of 0)", lambda a: a + 1),
+    Fallback("doubled", "a factor of 2 too many (a coefficient counted twice)", lambda a: 2 * a),
     Fallback("minus-one", "a stray - 1 (a sign slip on a constant)", lambda a: a - 1),
+    Fallback("halved", "a factor of 1/2 too many (half of the derivative)", lambda a: a / 2),
 )
 
 

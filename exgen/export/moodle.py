@@ -63,7 +63,8 @@ def _header(question, name: str, text: str, feedback: str, penalty: str) -> None
 
 def stack_variables(problem):
     """(variable, f, ta, [(mistake id, words, m)]) in Maxima, or None where
-    the problem is not one STACK question with a symbolic answer."""
+    the problem is not one STACK question with a symbolic answer. The
+    answer is the derivative of order `problem.exercise.order` by the variable."""
     ex = problem.exercise
     if problem.values or len(problem.answers) != 1:
         return None
@@ -93,11 +94,13 @@ def stack_question(quiz, name: str, problem) -> bool:
     _header(question, name, question_html(problem, _hint(problem)) + "<p>[[input:ans1]] [[validation:ans1]]</p>",
             worked_html(problem), PENALTY)
     _text(question, "stackversion", "")
-    lines = [f"v: {variable};", f"f: {f};", f"ta: {ta};"] + [f"m{k}: {m};" for k, (_, _, m) in enumerate(wrong, 1)]
+    lines = [f"v: {variable};", f"n: {problem.exercise.order};", f"f: {f};", f"ta: {ta};"] + [f"m{k}: {m};" for k, (_, _, m) in enumerate(wrong, 1)]
     _text(question, "questionvariables", "\n".join(lines))
     _text(question, "specificfeedback", "[[feedback:prt1]]", format="html")
-    _text(question, "questionnote", math(r"\frac{d}{d%s} \left(%s\right)" % (variable, problem_tex(problem))),
-          format="html")
+    order = problem.exercise.order
+    power = "" if order == 1 else "^{%d}" % order
+    _text(question, "questionnote", math(r"\frac{d%s}{d%s%s} \left(%s\right)" % (power, variable, power,
+                                                                             problem_tex(problem))), format="html")
     for tag, value in (("questionsimplify", 1), ("assumepositive", 0), ("assumereal", 0),
                        ("multiplicationsign", "dot"), ("sqrtsign", 1), ("complexno", "i"),
                        ("inversetrig", "cos-1"), ("logicsymbol", "lang"), ("matrixparens", "[")):
