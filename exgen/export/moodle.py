@@ -94,7 +94,8 @@ def stack_question(quiz, name: str, problem) -> bool:
     _header(question, name, question_html(problem, _hint(problem)) + "<p>[[input:ans1]] [[validation:ans1]]</p>",
             worked_html(problem), PENALTY)
     _text(question, "stackversion", "")
-    lines = [f"v: {variable};", f"n: {problem.exercise.order};", f"f: {f};", f"ta: {ta};"] + [f"m{k}: {m};" for k, (_, _, m) in enumerate(wrong, 1)]
+    lines = [f"v: {variable};", f"n: {problem.exercise.order};", f"f: {f};", f"ta: {ta};"]
+    lines += [f"m{k}: {m};" for k, (_, _, m) in enumerate(wrong, 1)]
     _text(question, "questionvariables", "\n".join(lines))
     _text(question, "specificfeedback", "[[feedback:prt1]]", format="html")
     order = problem.exercise.order

@@ -24,7 +24,8 @@ RULES.register(FunctionRule(
     head=sp.acos, rate=lambda u: -1 / sp.sqrt(1 - u**2), condition=_inside_unit_interval,
     numeric=Numeric(math.acos, mpmath.acos), names=(("acos", sp.acos), ("arccos", sp.acos)),
     latex=operator(r"\arccos"), draw=Draw(build=lambda rng, u: sp.acos(u), weight=0, topics=("inverse-trig",)),
-    mistakes=(Mistake("arccos-sign", "(arccos u)' without its minus sign", lambda step: 1 / sp.sqrt(1 - step.wrt**2)),)))
+    mistakes=(Mistake("arccos-sign", "(arccos u)' without its minus sign",
+                      lambda step: 1 / sp.sqrt(1 - step.wrt**2)),)))
 RULES.register(FunctionRule(
     name="atan", title="Arctangent rule", function=r"\arctan x", derivative=r"\frac{1}{1 + x^{2}}",
     head=sp.atan, rate=lambda u: 1 / (1 + u**2),

@@ -22,7 +22,8 @@ RULES.register(FunctionRule(
     name="sin", title="Sine rule", function=r"\sin x", derivative=r"\cos x",
     head=sp.sin, rate=lambda u: sp.cos(u), numeric=Numeric(math.sin, mpmath.sin), names=(("sin", sp.sin),),
     draw=Draw(build=lambda rng, u: sp.sin(u), topics=("trig",)),
-    mistakes=(Mistake("sin-sign", "the sign of sin' wrong: (sin u)' taken as -cos u", lambda step: -sp.cos(step.wrt)),)))
+    mistakes=(Mistake("sin-sign", "the sign of sin' wrong: (sin u)' taken as -cos u",
+                      lambda step: -sp.cos(step.wrt)),)))
 RULES.register(FunctionRule(
     name="cos", title="Cosine rule", function=r"\cos x", derivative=r"-\sin x",
     head=sp.cos, rate=lambda u: -sp.sin(u), numeric=Numeric(math.cos, mpmath.cos), names=(("cos", sp.cos),),
