@@ -126,6 +126,15 @@ class Exercise:
     # The topic gives the values (logits): the same function at another point is another problem.
     at_point: bool = False
     order: int = 1
+    # The domain as printed, where it differs from `domain`'s own statement:
+    # the function's whole domain as a textbook writes it (x != 0, x > -1),
+    # while `domain` is where the oracle samples (inside it).
+    stated: str | None = None
+
+    @property
+    def statement(self) -> str:
+        """The condition printed beside the problem (LaTeX; empty for all reals)."""
+        return self.stated if self.stated is not None else self.domain.statement(self.variables)
 
     @property
     def targets(self) -> tuple[tuple[str, sp.Expr, sp.Symbol], ...]:
@@ -329,3 +338,69 @@ def choose_domain(expr: sp.Expr, variables: tuple[sp.Symbol, ...],
         if all(_holds_on(part, req, variables, domain.grid) for part, req in parts):
             return domain
     return None
+
+
+def textbook_domain(expr: sp.Expr, x: sp.Symbol) -> str | None:
+    """The whole domain of a function of x as a textbook states it, in LaTeX:
+    "" for all reals, "x > -1", "x \\neq 0", "x > 0, x \\neq 1", "|x| < 1/3";
+    None where a condition is not a rational function of x (cos u != 0 for
+    tan u) or the domain is not one of those forms. A sign chart of each
+    condition's numerator and denominator, not SymPy's inequality solver
+    (tens of milliseconds a problem)."""
+    domain = sp.S.Reals
+    for part, requirement in sorted(set(_critical_parts(expr)), key=lambda p: (sp.default_sort_key(p[0]), p[1])):
+        allowed = _where_holds(part, requirement, x)
+        if allowed is None:
+            return None
+        domain = domain.intersect(allowed)
+    return _describe(domain, x)
+
+
+def _where_holds(part: sp.Expr, requirement: str, x: sp.Symbol):
+    numerator, denominator = sp.fraction(sp.together(part))
+    roots = []
+    for poly in (numerator, denominator):
+        if not poly.free_symbols <= {x} or not poly.is_polynomial(x):
+            return None
+        found = sp.Poly(poly, x).real_roots() if poly.has(x) else []
+        if any(not r.is_Rational for r in found):
+            return None
+        roots += found
+    denominator_roots = set(sp.Poly(denominator, x).real_roots()) if denominator.has(x) else set()
+    cuts = sorted(set(roots))
+    if requirement == "nonzero":
+        return sp.S.Reals - sp.FiniteSet(*cuts)
+    # Positive: the open intervals between the cuts where the part is positive.
+    edges = [-sp.oo] + cuts + [sp.oo]
+    pieces = []
+    for low, high in zip(edges, edges[1:]):
+        probe = (low + high) / 2 if low.is_finite and high.is_finite else (
+            high - 1 if low is -sp.oo and high.is_finite else low + 1 if high is sp.oo and low.is_finite else 0)
+        if part.xreplace({x: probe}) > 0:
+            pieces.append(sp.Interval.open(low, high))
+    return sp.Union(*pieces) - sp.FiniteSet(*denominator_roots) if pieces else sp.S.EmptySet
+
+
+def _describe(domain, x: sp.Symbol) -> str | None:
+    from .forms import tex
+
+    if domain == sp.S.Reals:
+        return ""
+    hull = sp.Interval(domain.inf, domain.sup, True, True)
+    holes = hull - domain
+    if not isinstance(holes, sp.FiniteSet) and holes != sp.S.EmptySet:
+        return None
+    v = tex(x)
+    low, high = domain.inf, domain.sup
+    if low == -sp.oo and high == sp.oo:
+        bounds = []
+    elif high == sp.oo:
+        bounds = [f"{v} > {tex(low)}"]
+    elif low == -sp.oo:
+        bounds = [f"{v} < {tex(high)}"]
+    elif low == -high:
+        bounds = [r"\left|%s\right| < %s" % (v, tex(high))]
+    else:
+        bounds = [f"{tex(low)} < {v} < {tex(high)}"]
+    holes = sorted(holes) if holes != sp.S.EmptySet else []
+    return ", ".join(bounds + [r"%s \neq %s" % (v, tex(h)) for h in holes])

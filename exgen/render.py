@@ -394,7 +394,7 @@ def problem_context(problem: Problem) -> dict:
         "topic": ex.topic,
         "steps": problem.steps,
         "prompt": prompt(ex),
-        "domain": ex.domain.statement(ex.variables),
+        "domain": ex.statement,
         "note": ex.note,
         "questions": _questions(ex, problem),
         "solutions": solutions,
@@ -517,7 +517,7 @@ def problem_json(p: Problem) -> dict:
         "topic": p.exercise.topic,
         "rules": list(p.rules_used),
         "difficulty": {"level": p.level, "steps": p.steps},
-        "domain": p.exercise.domain.statement(p.exercise.variables) or "all real numbers",
+        "domain": p.exercise.statement or "all real numbers",
         "prompt_latex": prompt(p.exercise),
         "answer_latex": (matrix_latex(answers, len(p.exercise.wrt))
                          if p.exercise.components or (p.exercise.order > 1 and not single)

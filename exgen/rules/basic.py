@@ -118,7 +118,7 @@ def _negative_sign(step):
 
 
 RULES.register(Rule(name="power", title="Power rule", function="x^{n}", derivative="n x^{n-1}",
-                    heads=(sp.Pow,), apply=_power, domain=_power_conditions, mistakes=(
+                    heads=(sp.Pow,), apply=_power, domain=_power_conditions, inverses=("sqrt",), mistakes=(
                         Mistake("exponent-not-lowered", "the exponent not lowered: (x^n)' taken as n x^n",
                                 _not_lowered),
                         Mistake("negative-power-sign", "the sign of (1/x^k)' lost: the minus of the negative "
@@ -145,6 +145,7 @@ def _float_sqrt(value: float) -> float:
 
 RULES.register(FunctionRule(
     name="sqrt", title="Square root rule", function=r"\sqrt{x}", derivative=r"\frac{1}{2\sqrt{x}}",
+    inverses=("power", "exp"), inverse_reach="factors",
     head=Sqrt, rate=lambda u: 1 / (2 * Sqrt(u)), condition=lambda u: ((u, "positive"),),
     elementary=lambda u: sp.sqrt(u), numeric=Numeric(_float_sqrt, mpmath.sqrt),
     names=(("sqrt", Sqrt),), latex=_sqrt_latex, plain=lambda printer, e: "sqrt(%s)" % printer._print(e.args[0]),
