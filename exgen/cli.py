@@ -66,6 +66,13 @@ def cli():
 @click.option("--versions", default="1", show_default=True, help="Parallel exam versions A, B, ... (1..26).")
 @click.option("--shuffle", is_flag=True, help="Permute the problem order of versions B, C, ...")
 @click.option("--at-point", is_flag=True, help="Ask for each derivative's exact value at a given point.")
+@click.option("--choices", default=None,
+              help="Multiple choice: N options per problem (2..6), the wrong ones from named mistakes.")
+@click.option("--export", "exports", default=None,
+              help="Question banks for learning platforms, comma-separated: moodle (moodle.xml), "
+                   "canvas (canvas-qti.zip).")
+@click.option("--variants", default=None,
+              help="With --export: N parallel variants of each problem, one drawn per student (default 1).")
 @click.option("--roster", type=click.Path(path_type=Path), default=None,
               help="A class list (CSV, as Moodle, Canvas and others export it): one sheet per student.")
 @click.option("--id-column", default=None, help="The roster's id column, if not found by its usual names.")
@@ -81,8 +88,8 @@ def cli():
               help="Write even into a folder holding another sheet's output, replacing its files.")
 @click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
 @click.pass_context
-def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, roster,
-         id_column, name_column, out, template_dir, jobs, no_pdf, force, verbose):
+def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, choices,
+         exports, variants, roster, id_column, name_column, out, template_dir, jobs, no_pdf, force, verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
     from .config import load_config, options_with, replaced
     from .pipeline import make as make_sheets
@@ -103,6 +110,7 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
     if config_path is not None:
         for note in replaced(config_path, file_options, chosen):
             click.echo(f"exgen: note: {note}", err=True)
+    options = _with_choices_and_exports(options, choices, exports, variants)
     if template_dir is not None and not template_dir.is_dir():
         raise ExgenError(f"--template-dir {template_dir} is not a folder")
     folder = out if out is not None else Path("output") / f"seed-{options.seed}"
@@ -111,6 +119,9 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
     if jobs is not None and jobs < 1:
         raise ExgenError(f"--jobs must be at least 1, got {jobs}")
     if roster is not None:
+        if options.exports or options.variants > 1:
+            raise ExgenError("--roster writes one sheet per student; --export and --variants make a question bank "
+                             "instead: leave them out")
         _make_roster(options, roster, (id_column, name_column), folder, not no_pdf, template_dir, jobs, force)
         return
     if id_column is not None or name_column is not None:
@@ -123,6 +134,20 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
     if result.removed:
         click.echo(f"removed {len(result.removed)} files an earlier run wrote here and this one does not: "
                    + ", ".join(path.name for path in result.removed))
+
+
+def _with_choices_and_exports(options, choices, exports, variants):
+    """--choices, --export and --variants on top of the other options, validated."""
+    import dataclasses
+
+    from .export import parse_exports, validate
+
+    options = dataclasses.replace(
+        options, choices=_integer("--choices", choices) if choices is not None else options.choices,
+        exports=parse_exports(exports) if exports is not None else options.exports,
+        variants=_integer("--variants", variants) if variants is not None else options.variants)
+    validate(options)
+    return options
 
 
 def _make_roster(options, roster, columns, folder, pdf, template_dir, jobs, force):

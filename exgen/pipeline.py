@@ -28,7 +28,7 @@ from pathlib import Path
 
 import sympy
 
-from . import __version__, check, forms, steps
+from . import __version__, check, export, forms, steps
 from .compile import compile_all, find_engine
 from .errors import ExgenError, TexFailed, TexMissing
 from .output import prepare_folder, write_files
@@ -40,7 +40,7 @@ from .sheet import Section, Sheet, SheetOptions, build_versions, emit_log, keep_
 MANIFEST = "manifest.json"
 # The names exgen gives its files (a student's id may prefix them); nothing else is ever removed.
 OUTPUT_NAME = re.compile(r"^(?:[\w.-]+-)?(?:exercises|guidebook|sheet)(?:-[A-Z])?\.(?:tex|pdf|json)$"
-                         r"|^answer-key\.(?:tex|pdf)$|^roster-[\w-]+\.(?:pdf|csv)$")
+                         r"|^answer-key\.(?:tex|pdf)$|^roster-[\w-]+\.(?:pdf|csv)$|^moodle\.xml$|^canvas-qti\.zip$")
 
 
 @dataclass(frozen=True)
@@ -56,13 +56,18 @@ class MakeResult:
 
 def render_all(options: SheetOptions, template_dir: Path | None = None, jobs: int = 1,
                env=None) -> tuple[tuple[Sheet, ...], dict[str, bytes]]:
-    sheets = build_versions(options, jobs)
+    if options.choices or options.exports or options.variants > 1:
+        sheets, bank = export.build(options, jobs)
+    else:
+        sheets, bank = build_versions(options, jobs), None
     env = env or make_environment(template_dir)
     files: dict[str, bytes] = {}
     for sheet in sheets:
         files.update({name: text.encode("utf-8") for name, text in render_documents(sheet, env).items()})
     if len(sheets) > 1:
         files["answer-key.tex"] = render_answer_key(sheets, env).encode("utf-8")
+    if bank is not None:
+        files.update(export.export_files(bank))
     return sheets, files
 
 
@@ -92,6 +97,7 @@ def compile_files(files: dict[str, bytes], folder: Path, jobs: int | None = None
 def make(options: SheetOptions, out: Path, pdf: bool = True, template_dir: Path | None = None,
          jobs: int | None = None, force: bool = False) -> MakeResult:
     validate(options)  # before anything is created on disk
+    export.validate(options)
     with _output_folder(out) as folder:
         claim_folder(folder, options, planned_names(options, pdf), roster=False, force=force)
         cores = usable_cores()
@@ -135,6 +141,7 @@ def planned_names(options: SheetOptions, pdf: bool) -> tuple[str, ...]:
     if options.versions > 1:
         names.append("answer-key.tex")
     names += [name[:-len(".tex")] + ".pdf" for name in names if pdf and name.endswith(".tex")]
+    names += [name for writer in options.exports for name in export.WRITERS[writer].files]
     return tuple(names) + (MANIFEST,)
 
 
@@ -271,6 +278,7 @@ def manifest(options: SheetOptions, sheets, files: dict[str, bytes], pdf: bool, 
 def options_from_manifest(data: dict) -> SheetOptions:
     fields = dict(data["options"])
     fields["topics"] = tuple(fields.get("topics", ()))
+    fields["exports"] = tuple(fields.get("exports", ()))
     fields["sections"] = tuple(Section(s["title"], s["count"], s["difficulty"], tuple(s["topics"]))
                                for s in fields.get("sections", ()))
     known = {f.name for f in dataclasses.fields(SheetOptions)}

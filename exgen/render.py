@@ -424,6 +424,7 @@ def problem_context(problem: Problem) -> dict:
         "questions": _questions(ex, problem),
         "solutions": solutions,
         "answers": answers,
+        **choices_context(problem),
     }
 
 
@@ -548,6 +549,7 @@ def problem_json(p: Problem) -> dict:
                          else answers[0] if single else answers),
         "check": p.check,
         "steps": trees[0] if single else trees,
+        **({"choices": choices_json(p)} if p.choices else {}),
     }
 
 
@@ -591,3 +593,60 @@ def solution_latex(step: Step, partial: bool = False) -> str:
         rows = " \\\\\n  &= ".join(line.rhs)
         body.append(f"  \\intertext{{{line.phrase}}}\n  {line.lhs} &= {rows}")
     return "\\begin{align*}\n" + " \\\\\n".join(body) + "\n\\end{align*}\n"
+
+
+# -- multiple choice (exgen/choices.py) ------------------------------------
+
+# Options whose longest prints in at most this many visible characters share
+# a row (a grid of up to three columns); longer ones get a line each.
+SHORT_CHOICE, MEDIUM_CHOICE = 16, 34
+
+
+def choice_latex(problem: Problem, answers) -> str:
+    """An option printed as the right answer is: one expression, a vector of
+    derivatives, or a matrix (a Jacobian or Hessian)."""
+    ex = problem.exercise
+    if len(answers) == 1:
+        return tex(answers[0])
+    if ex.components or ex.order > 1:
+        return matrix_latex([tex(a) for a in answers], len(ex.wrt))
+    return r"\left(%s\right)" % ", ".join(tex(a) for a in answers)
+
+
+def choices_json(problem: Problem) -> list[dict]:
+    """sheet.json `choices`: label, latex, expr (a check string, as `check`'s
+    answer is written), correct, mistake (its id, or null for the right one)."""
+    ex = problem.exercise
+    out = []
+    for c in problem.choices:
+        strings = [plain(a) for a in c.answers]
+        if len(strings) == 1:
+            expr = strings[0]
+        elif ex.components or ex.order > 1:
+            width = len(ex.wrt)
+            expr = "Matrix([%s])" % ", ".join("[%s]" % ", ".join(strings[k:k + width])
+                                               for k in range(0, len(strings), width))
+        else:
+            expr = strings
+        out.append({"label": c.label, "latex": choice_latex(problem, c.answers), "expr": expr,
+                    "correct": c.correct, "mistake": c.mistake})
+    return out
+
+
+def choices_context(problem: Problem) -> dict:
+    """Template variables of a multiple-choice problem: `choices` (rows of
+    options {label, latex, correct, mistake, words}), `choice_width` (each
+    column's share of the line) and `answer_letter`; empty without choices."""
+    if not problem.choices:
+        return {"choices": [], "choice_width": "1", "answer_letter": ""}
+    options = [{"label": c.label, "latex": choice_latex(problem, c.answers), "correct": c.correct,
+                "mistake": c.mistake or "", "words": c.words} for c in problem.choices]
+    longest = max(_visible(o["latex"]) for o in options)
+    columns = 3 if longest <= SHORT_CHOICE else 2 if longest <= MEDIUM_CHOICE else 1
+    columns = min(columns, len(options))
+    share = "%.2f" % (0.96 / columns)
+    for o in options:
+        o["latex"] = fit(o["latex"], share, MEDIUM_CHOICE if columns < 3 else SHORT_CHOICE)
+    rows = [options[k:k + columns] for k in range(0, len(options), columns)]
+    return {"choices": rows, "choice_width": share,
+            "answer_letter": next(c.label for c in problem.choices if c.correct)}

@@ -94,6 +94,11 @@ class SheetOptions:
     # Per-student sheets extend the seed with the student's id: (seed, "student", id).
     student: str = ""
     student_name: str = ""
+    # Multiple choice and exports (exgen/choices.py, exgen/export/): options per
+    # problem (0: none), parallel variants per problem slot, export formats.
+    choices: int = 0
+    variants: int = 1
+    exports: tuple[str, ...] = ()
 
     @property
     def parts(self) -> tuple[Section, ...]:
@@ -120,6 +125,10 @@ class SheetOptions:
             parts.append("at-point")
         if self.versions > 1:
             parts += ["versions", self.versions, "shuffle" if self.shuffle else ""]
+        if self.choices:
+            parts += ["choices", self.choices]
+        if self.variants > 1:
+            parts += ["variants", self.variants]
         return short_code(*parts)
 
 
@@ -136,6 +145,8 @@ class Problem:
     # A higher derivative: per target, the derivations of its earlier stages
     # (f' for f''), each tidied; `derivations` differentiate the last of them.
     earlier: tuple[tuple[Step, ...], ...] = ()
+    # Multiple choice (`choices.with_choices`): the options, the right one among them.
+    choices: tuple = ()
 
     @property
     def trees(self) -> tuple[Step, ...]:
