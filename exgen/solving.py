@@ -15,7 +15,7 @@ from .check import check_tree, magnitude_at, sample_points
 from .compose import choose_domain
 from .errors import BudgetExceeded, ExgenError
 from .forms import tex
-from .parsing import VARIABLE, parse_user_expression
+from .parsing import canonical_name, parse_user_expression
 from .render import solution_latex, solution_text, step_json
 from .seeding import rng_for
 from .steps import Step, finish, multivariable_chain, solve
@@ -79,9 +79,10 @@ def _wrt(text: str | None, variables: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.S
     if not names:
         raise ExgenError("--wrt is empty; give a variable name such as x")
     for name in names:
-        if not VARIABLE.match(name):
-            raise ExgenError(f"--wrt {name!r} is not a variable name; use names such as x, y, z1")
-    return tuple(sp.Symbol(n, real=True) for n in names), len(names) == 1 and "," not in text
+        if canonical_name(name) is None:
+            raise ExgenError(f"--wrt {name!r} is not a variable name; use names such as x, y, z1, w_k, yhat")
+    # y_hat and yhat, z_1 and z1 name one variable, as in the expression.
+    return tuple(sp.Symbol(canonical_name(n), real=True) for n in names), len(names) == 1 and "," not in text
 
 
 def _paths(lets: tuple[str, ...], outer: sp.Expr) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
@@ -89,8 +90,8 @@ def _paths(lets: tuple[str, ...], outer: sp.Expr) -> tuple[tuple[sp.Symbol, sp.E
     paths = []
     for let in lets:
         name, sign, body = let.partition("=")
-        name = name.strip()
-        if not sign or not VARIABLE.match(name):
+        name = canonical_name(name.strip()) or name.strip()
+        if not sign or canonical_name(name) is None:
             raise ExgenError(f"--let {let!r}: write a variable, '=' and its expression, e.g. --let \"x=cos(t)\"")
         symbol = sp.Symbol(name, real=True)
         if symbol not in outer.free_symbols:
