@@ -11,7 +11,7 @@ import mpmath
 import sympy as sp
 
 from .budget import time_budget
-from .check import check_tree, magnitude_at, sample_points
+from .check import check_tree, magnitude_at, numeric_form, sample_points
 from .compose import choose_domain
 from .errors import BudgetExceeded, ExgenError
 from .forms import tex
@@ -177,7 +177,9 @@ def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ..
             else:
                 trees = tuple(solve(expr, w) for w in wrt)
             rng = rng_for("solve", sp.sstr(expr))
-            domain = choose_domain(expr, every)
+            # Arbitrary functions f(x), g(x) are checked as the oracle's concrete
+            # functions, so the points are chosen where those are defined.
+            domain = choose_domain(numeric_form(expr), every)
             points = sample_points(domain, every, rng, n=6) if domain else _defined_points(expr, every, rng)
             for tree in trees:
                 verdict = check_tree(tree, points)
