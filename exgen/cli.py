@@ -268,23 +268,26 @@ def solve(expression, wrt, lets, fmt):
     shell; it may start with a minus: exgen solve "-x^2 sin x"):
 
     \b
-      3x^2y           3*x^2*y   (^ or ** is a power; side by side multiplies)
-      sin 2x          sin(2x)   (a function takes the factor after it,
-      sin x^2         sin(x^2)   with its number and power)
-      2sin x cos x    2*sin(x)*cos(x)   (a function name ends an argument)
+      typed           read as          why
+      3x^2y           3*x^2*y          ^ or ** is a power; side by side multiplies
+      sin 2x          sin(2*x)         a function without brackets takes the one
+      sin x^2         sin(x^2)         factor after it, with its number and power
+      2sin x cos x    2*sin(x)*cos(x)  a function name ends an argument
       x sin x         x*sin(x)
-      sin^2 x         sin(x)^2  (sin(x)^2 too)
-      e^x             exp(x)    (e and E are Euler's number, pi is pi)
-      xy              x*y       (a word of 2-3 letters is their product)
-      yhat, y_hat     the variable y-hat; w_k, z_1 = z1, x1, w0: indexed
-      f(g(x)), 3f(x)  arbitrary functions: f, g, h, p, q, F, G, H + bracket
-      log_2 x         log(x, 2), the logarithm to base 2
+      sin^2 x         sin(x)^2         (sin(x)^2 too)
+      e^x             exp(x)           e and E are Euler's number, pi is pi
+      e^-x sin x      exp(-x)*sin(x)
+      xy              x*y              two or three letters: their product
+      y_hat           yhat             the variable y-hat (yhat_1: y-hat 1)
+      w_k z_1         w_k*z1           indexed variables (z_1 is z1)
+      3f(g(x))        3*f(g(x))        f g h p q F G H + bracket: functions
+      log_2 x         log(x, 2)        the logarithm to base 2
 
     \b
     Refused as ambiguous, with both readings in the message:
       ln x/2 (ln(x)/2 or ln(x/2)?), sin x y, sin x*y, 1/2x, x/2y,
-      e^2x (e^2*x or e^(2x)?), sin^-1 x, p(1 - p) (p a function and a
-      variable), f^2(x), 1e-3 (write 0.001).
+      e^2x (e^2*x or e^(2x)?), sin^-1 x (arcsin?), p(1 - p) (p both a
+      function and a variable), f^2(x), 1e-3 (write 0.001).
 
     Functions: exp, ln, log (log(u, k) is log_k u), sin, cos, tanh, sqrt,
     sigmoid (sigma), relu, softmax(i, z1, ..., zK).
