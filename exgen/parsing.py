@@ -217,11 +217,14 @@ class _Reader:
         """The end of the operand that starts at token `start`: a bracket group
         whole, a function with its argument, else one token (for quoting it in
         a message)."""
-        if start < len(self.tokens) and self.is_function_word(self.tokens[start]):
-            start += 3 if start + 1 < len(self.tokens) and self.tokens[start + 1].text == "^" else 1
-            while start < len(self.tokens) and self.tokens[start].text in ("+", "-"):
+        tokens = self.tokens
+        if start < len(tokens) and self.is_function_word(tokens[start]):
+            start += 3 if start + 1 < len(tokens) and tokens[start + 1].text == "^" else 1
+            while start < len(tokens) and tokens[start].text in ("+", "-"):
                 start += 1
-        if start >= len(self.tokens) or self.tokens[start].text != "(":
+        elif start + 1 < len(tokens) and tokens[start].text in FUNCTION_LETTERS and tokens[start + 1].text == "(":
+            start += 1  # f(x) whole
+        if start >= len(tokens) or tokens[start].text != "(":
             return start + 1
         depth = 0
         for j in range(start, len(self.tokens)):
@@ -248,6 +251,12 @@ class _Reader:
     def is_function_word(self, token: _Token | None) -> bool:
         return token is not None and token.kind == "word" and (
             token.text in FUNCTIONS or _LOG_BASE.fullmatch(token.text) is not None)
+
+    def starts_application(self, ahead: int = 0) -> bool:
+        """A function applied here: sin..., log_2..., or f(, g(, ..."""
+        token = self.peek(ahead)
+        return self.is_function_word(token) or (
+            token is not None and token.text in FUNCTION_LETTERS and self.at("(", ahead=ahead + 1))
 
     # -- grammar -----------------------------------------------------------
 
@@ -328,8 +337,8 @@ class _Reader:
         kind = previous.exponent_of_constant
         if kind is None or kind in ("variable", "group"):
             return
-        if kind == "number" and self.is_function_word(token):
-            return  # e^2 sin x
+        if kind == "number" and self.starts_application() and token.spaced:
+            return  # e^2 sin x (but e^2sin x may be e^(2 sin x))
         end = self.operand_end(self.i)
         base = self.tokens[previous.start].text
         exponent = self.source(previous.start + 2, previous.end)
@@ -464,7 +473,7 @@ class _Reader:
             expr, kind = self.application(), "function"
         else:
             if token is not None and token.kind == "word" and _splits_into_letters(token.text):
-                power = self.source(base_start, start)
+                power = self.source(base_start, self.i)
                 letters = "*".join(token.text)
                 raise ExgenError(f"{_quote(power + token.text)} is ambiguous: write {power}({letters}) or "
                                  f"{power}{token.text[0]}*{letters[2:]}")
@@ -553,34 +562,34 @@ class _Reader:
                 self.check_may_follow(pieces[0], following)  # sin 2x, but not sin 2^3x
                 pieces.append(self.factor())
             following = self.peek()
-            if following is not None and not self.ends_bare_argument(following):
+            if following is not None and not self.ends_bare_argument():
                 self.check_may_follow(pieces[-1], following)  # sin e^2x
             expr = sp.Mul(*(p.expr for p in pieces))
-        self.check_after_bare(head, start)
+        self.check_after_bare(function_start, start)
         return -expr if negative else expr
 
-    def ends_bare_argument(self, token: _Token) -> bool:
-        return (token.kind == "op" and token.text in (")", ",", "+", "-")) or self.is_function_word(token)
+    def ends_bare_argument(self) -> bool:
+        """The end, ), a comma, + or -, or another function: `sin x cos x`, `sin x f(x)`."""
+        return self.peek() is None or self.at(")", ",", "+", "-") or self.starts_application()
 
-    def check_after_bare(self, head: str, argument_start: int) -> None:
+    def check_after_bare(self, function_start: int, argument_start: int) -> None:
         """What may follow `sin x`: the end, a bracket closing, + or -, or
         another function (`sin x cos x`, `sin x * cos x`). Anything else could
         belong to the argument or not, so it is refused with both readings."""
         token = self.peek()
-        if token is None or self.ends_bare_argument(token):
+        # sin 2sin x: sin(2) sin(x) or sin(2 sin x)? Refused below.
+        glued = self.starts_application() and not token.spaced and self.tokens[self.i - 1].kind == "num"
+        if self.ends_bare_argument() and not glued:
             return
-        if token.kind == "op" and token.text in "*/" and self.is_function_word(self.peek(1)):
+        if self.at("*", "/") and self.starts_application(ahead=1):
             return
-        argument = self.source(argument_start, self.i)
-        if token.kind == "op" and token.text != "(":
-            op, end = token.text, self.operand_end(self.i + 1)
-            following = self.source(self.i + 1, end)
-        else:
-            op, end = "*", self.operand_end(self.i)
-            following = self.source(self.i, end)
-        typed = f"{head} {argument}" + self.text[self.tokens[self.i - 1].end:self.tokens[end - 1].end if end <= len(self.tokens) else len(self.text)]
-        raise ExgenError(f"{_quote(typed)} is ambiguous: write {head}({argument}){op}{following} or "
-                         f"{head}({argument}{op}{following})")
+        head, argument = self.source(function_start, argument_start), self.source(argument_start, self.i)
+        explicit = token.kind == "op" and token.text != "("
+        following_start = self.i + 1 if explicit else self.i
+        end = self.operand_end(following_start)
+        op, following = (token.text if explicit else "*"), self.source(following_start, end)
+        raise ExgenError(f"{_quote(self.source(function_start, end))} is ambiguous: write "
+                         f"{head}({argument}){op}{following} or {head}({argument}{op}{following})")
 
 
 def parse_user_expression(text: str) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
