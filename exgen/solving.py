@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .budget import time_budget
 from .check import check_tree, magnitude_at, numeric_form, sample_points
@@ -90,8 +91,8 @@ def _paths(lets: tuple[str, ...], outer: sp.Expr) -> tuple[tuple[sp.Symbol, sp.E
     paths = []
     for let in lets:
         name, sign, body = let.partition("=")
-        name = canonical_name(name.strip()) or name.strip()
-        if not sign or canonical_name(name) is None:
+        name = canonical_name(name.strip())  # y_hat is yhat, as in the expression
+        if not sign or name is None:
             raise ExgenError(f"--let {let!r}: write a variable, '=' and its expression, e.g. --let \"x=cos(t)\"")
         symbol = sp.Symbol(name, real=True)
         if symbol not in outer.free_symbols:
@@ -179,7 +180,7 @@ def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ..
             rng = rng_for("solve", sp.sstr(expr))
             # Arbitrary functions f(x), g(x) are checked as the oracle's concrete
             # functions, so the points are chosen where those are defined.
-            domain = choose_domain(numeric_form(expr), every)
+            domain = choose_domain(numeric_form(expr) if expr.has(AppliedUndef) else expr, every)
             points = sample_points(domain, every, rng, n=6) if domain else _defined_points(expr, every, rng)
             for tree in trees:
                 verdict = check_tree(tree, points)
