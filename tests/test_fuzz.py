@@ -87,6 +87,7 @@ class Typed:
     # Holds an exponential: one is enough. sin(e^(e^(3x^3))) at x = 2.7 makes
     # the reference's mpmath compute pi to millions of digits (it hung).
     exponential: bool = False
+    letters: bool = False  # ends with "xy" (x*y): an operand after a space would make it a function (tan x)
 
 
 NAMES = (("x", "x"), ("x", "x"), ("y", "y"), ("y_hat", "yhat"), ("yhat", "yhat"), ("w_k", "w_k"),
@@ -102,7 +103,10 @@ def _bracket(t: Typed) -> Typed:
 @st.composite
 def typed_expressions(draw, depth=3):
     if depth == 0 or draw(st.integers(0, 3)) == 0:
-        kind = draw(st.sampled_from(("number", "name", "name", "monomial", "pi")))
+        kind = draw(st.sampled_from(("number", "name", "name", "monomial", "pi", "letters")))
+        if kind == "letters":
+            word = draw(st.sampled_from(("xy", "yx", "xyz", "kx")))
+            return Typed(word, "(" + "*".join(word) + ")", single=False, letters=True)
         if kind == "number":
             n = draw(st.sampled_from(("2", "3", "0.5", "7")))
             return Typed(n, n, starts_number=True, number=True)
@@ -114,7 +118,18 @@ def typed_expressions(draw, depth=3):
         c, n = draw(st.sampled_from(("2", "3", "0.5"))), draw(st.sampled_from(("", "2", "3")))
         power = f"^{n}" if n else ""
         return Typed(f"{c}{typed}{power}", f"{c}*{name}" + (f"**{n}" if n else ""), starts_number=True, simple=True)
-    kind = draw(st.sampled_from(("function", "product", "product", "sum", "quotient", "power", "e_power")))
+    kind = draw(st.sampled_from(("function", "product", "product", "sum", "quotient", "power", "e_power",
+                                 "functions")))
+    if kind == "functions":
+        # Functions side by side, as in 2sin x cos x: each name ends the argument before it.
+        count = draw(st.integers(2, 3))
+        applications = [draw(typed_expressions(depth=1).filter(lambda t: t.function_first)) for _ in range(count)]
+        coefficient = draw(st.sampled_from(("", "2", "3")))
+        typed = coefficient + " ".join(a.typed for a in applications)
+        explicit = "*".join([coefficient or "1"] + [f"({a.explicit})" for a in applications])
+        return Typed(typed, explicit, starts_number=bool(coefficient), ends_bare=applications[-1].ends_bare,
+                     function_first=not coefficient, single=False,
+                     exponential=any(a.exponential for a in applications))
     if kind == "function":
         typed_name, name = draw(st.sampled_from(TYPED_FUNCTIONS))
         argument = draw(typed_expressions(depth - 1))
@@ -161,18 +176,18 @@ def typed_expressions(draw, depth=3):
         return Typed(f"{a.typed}/{b.typed}", f"({a.explicit})/({b.explicit})", loose=True, single=False,
                      exponential=grows)
     # A product side by side: "2x", "2sin x", "x sin x", "sin x cos x", "x(x + 1)".
-    if a.loose or (a.ends_bare and not b.function_first):
+    if a.loose or a.letters or (a.ends_bare and not b.function_first):
         a = _bracket(a)
     if b.loose or b.starts_number or b.typed.startswith("-"):
         b = _bracket(b)
     glue = "" if a.number else " "
     return Typed(f"{a.typed}{glue}{b.typed}", f"({a.explicit})*({b.explicit})",
                  starts_number=a.starts_number, ends_bare=b.ends_bare, function_first=a.function_first,
-                 single=False, exponential=grows)
+                 single=False, exponential=grows, letters=b.letters)
 
 
 def _plain(explicit: str) -> sp.Expr:
-    names = {n: sp.Symbol(n, real=True) for n in ("x", "y", "yhat", "w_k", "z1")}
+    names = {n: sp.Symbol(n, real=True) for n in ("x", "y", "z", "k", "yhat", "w_k", "z1")}
     return sp.parse_expr(explicit, local_dict=names)
 
 
