@@ -17,14 +17,15 @@ one line saying how to write it, where they would misread one:
 - A function without brackets takes the one factor after it, with its
   coefficient and its power: `sin 2x` = sin(2x), `sin x^2` = sin(x^2),
   `sin xy` = sin(x*y), `ln x` = ln(x); its argument ends at the next function
-  name, so `2sin x cos x` = 2 sin(x) cos(x) (SymPy: 2 sin(x cos(x))) and
-  `x sin x` = x sin(x). What could belong to the argument or not is refused:
-  `ln x/2`, `sin x*y`, `sin x y`, `sin x (x + 1)`.
+  (named or f(...)), so `2sin x cos x` = 2 sin(x) cos(x) (SymPy: 2 sin(x
+  cos(x))) and `x sin x` = x sin(x). What could belong to the argument or not
+  is refused: `ln x/2`, `sin x*y`, `sin x y`, `sin x (x + 1)`, `sin 2sin x`.
 - `sin^2 x` = sin(x)^2 (a positive whole power only; `sin^-1 x` is refused as
   it may mean arcsin), `sin(x)^2` too.
 - `e` and `E` are Euler's number and `pi` is pi: `e^x` = exp(x). A power of e
-  or of a number whose exponent is a number is not continued by a factor:
-  `e^2x` is refused (e^(2x) or e^2*x?); `e^x sin x`, `e^(2x) y` are products.
+  or of a number whose exponent is a number is not continued by a factor
+  (but by a function after a space: `e^2 sin x`): `e^2x`, `e^2sin x` are
+  refused (e^(2x) or e^2*x?); `e^x sin x`, `e^(2x) y` are products.
 - After `/` the denominator is one factor: `x/2y` and `1/2x` are refused,
   `2x/3` is (2x)/3, `x/2*y` is (x/2)*y as in Python.
 - Variables are a letter with an optional hat and an optional index: x, z1,
@@ -250,7 +251,7 @@ class _Reader:
 
     def is_function_word(self, token: _Token | None) -> bool:
         return token is not None and token.kind == "word" and (
-            token.text in FUNCTIONS or _LOG_BASE.fullmatch(token.text) is not None)
+            token.text in FUNCTIONS or ("log" in FUNCTIONS and _LOG_BASE.fullmatch(token.text) is not None))
 
     def starts_application(self, ahead: int = 0) -> bool:
         """A function applied here: sin..., log_2..., or f(, g(, ..."""
