@@ -257,7 +257,49 @@ def topics():
         click.echo(f"{group:<{width}}  group: {', '.join(members)}")
 
 
-@cli.command()
+class _ExpressionCommand(click.Command):
+    """A command whose one argument may start with '-' (`exgen solve -x^2`).
+
+    click takes any word starting with '-' for options, and would even split
+    `-x*h` into -x, -*, -h and show the help for its h. Here every word that
+    is not one of the command's own options (or the value of one) is an
+    operand; operands go after a '--', so click reads them as arguments and
+    still reports an unknown long option (`--wrtt`) as one."""
+
+    def parse_args(self, ctx, args):
+        takes_value = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in param.opts + param.secondary_opts:
+                    takes_value[name] = not (param.is_flag or param.count)
+        options, operands = [], []
+        rest = list(args)
+        while rest:
+            word = rest.pop(0)
+            if word == "--":
+                operands.extend(rest)
+                break
+            name = word.split("=", 1)[0]
+            if name in takes_value:
+                options.append(word)
+                if takes_value[name] and "=" not in word:
+                    if not rest:
+                        raise click.BadOptionUsage(name, f"Option '{name}' requires an argument.", ctx=ctx)
+                    options.append(rest.pop(0))
+            elif word.startswith("--"):
+                options.append(word)  # an unknown long option: click names it
+            else:
+                operands.append(word)
+        if len(operands) > 1 and any(word.startswith("-") for word in operands):
+            names = ", ".join(sorted({n for n in takes_value if n.startswith("--")}))
+            where = "; options go before a '--'" if "--" in args else ""
+            raise click.UsageError(f"{ctx.info_name} takes one EXPRESSION, got {len(operands)}: "
+                                   + " ".join(repr(word) for word in operands)
+                                   + f" (quote the expression; the options are {names}{where})", ctx=ctx)
+        return super().parse_args(ctx, options + (["--", *operands] if operands else []))
+
+
+@cli.command(cls=_ExpressionCommand)
 @click.argument("expression")
 @click.option("--wrt", default=None, help="Variable(s), comma-separated (default: the only variable).")
 @click.option("--let", "lets", multiple=True, metavar="X=EXPR",
@@ -269,7 +311,38 @@ def topics():
               help="2 or 3: the second or third derivative, stage by stage (with several --wrt variables, "
                    "2 gives the Hessian).")
 def solve(expression, wrt, lets, fmt, order):
-    """Derive EXPRESSION rule by rule, checking every step."""
+    """Derive EXPRESSION rule by rule, checking every step.
+
+    EXPRESSION is read as a calculus student writes it (quote it for the
+    shell; it may start with a minus: exgen solve "-x^2 sin x"):
+
+    \b
+      typed           read as          why
+      3x^2y           3*x^2*y          ^ or ** is a power; side by side multiplies
+      sin 2x          sin(2*x)         a function without brackets takes the one
+      sin x^2         sin(x^2)         factor after it, with its number and power
+      2sin x cos x    2*sin(x)*cos(x)  a function name ends an argument
+      x sin x         x*sin(x)
+      sin^2 x         sin(x)^2         (sin(x)^2 too)
+      e^x             exp(x)           e and E are Euler's number, pi is pi
+      e^-x sin x      exp(-x)*sin(x)
+      xy              x*y              two or three letters: their product
+      y_hat           yhat             the variable y-hat (yhat_1: y-hat 1)
+      w_k z_1         w_k*z1           indexed variables (z_1 is z1)
+      3f(g(x))        3*f(g(x))        f g h p q F G H + bracket: functions
+      log_2 x         log(x, 2)        the logarithm to base 2
+
+    \b
+    Refused as ambiguous, with both readings in the message:
+      ln x/2 (ln(x)/2 or ln(x/2)?), sin x y, sin x*y, 1/2x, x/2y,
+      e^2x (e^2*x or e^(2x)?), sin^-1 x (arcsin?), p(1 - p) (p both a
+      function and a variable), f^2(x), 1e-3 (write 0.001).
+
+    Functions: exp, ln, log (log(u, k) is log_k u), sin, cos, tan, sec,
+    asin/arcsin, acos/arccos, atan/arctan, sqrt, abs, tanh, sigmoid (sigma),
+    relu, softplus, leaky_relu, elu, silu/swish, softmax(i, z1, ..., zK),
+    logsumexp(z1, ..., zK).
+    """
     from .solving import solve_expression
 
     solved = solve_expression(expression, wrt, tuple(lets), _integer("--order", order))

@@ -95,7 +95,7 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
             (variable,), (point,) = subs.variables, subs.point
         if (len(subs.variables) == 1 and isinstance(inner, sp.Derivative) and isinstance(inner.expr, AppliedUndef)
                 and inner.expr.args == (variable,) and inner.variables == (variable,)):
-            return r"%s'\left(%s\right)" % (inner.expr.func.__name__, self._print(point))
+            return r"%s'(%s)" % (inner.expr.func.__name__, self._print(point))
         return super()._print_Subs(subs)
 
     def _print_Derivative(self, expr):
@@ -127,6 +127,14 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         another factor brackets every function's argument: ln(x) sin(x), never
         ln x sin x (which reads as ln(x sin x))."""
         factors = expr.as_ordered_factors()
+        primes = [f for f in factors if _arbitrary_prime(f) is not None]
+        if len(primes) > 1:
+            # f'(g(p(x))) g'(p(x)) p'(x): the chain rule's factors outermost first, as the cheat-sheet writes them.
+            primes.sort(key=lambda f: -sp.count_ops(_arbitrary_prime(f)) - len(str(_arbitrary_prime(f))))
+            rest = [f for f in factors if f not in primes]
+            head = self._print(sp.Mul(*rest)) if rest else ""
+            head = {"1": "", "-1": "-"}.get(head, head)
+            return (head + " " if head not in ("", "-") else head) + " ".join(self._print(f) for f in primes)
         if self._settings["fold_func_brackets"] and any(_folds(f) for f in factors[:-1]):
             self._settings["fold_func_brackets"] = False
             try:
@@ -161,6 +169,16 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         if arg.is_Symbol and self._settings["fold_func_brackets"]:
             return r"%s %s" % (name, self._print(arg))
         return r"%s\left(%s\right)" % (name, self._print(arg))
+
+
+def _arbitrary_prime(factor):
+    """The point of f'(point), an arbitrary function's derivative (a Derivative
+    or the chain rule's Subs), else None."""
+    if isinstance(factor, sp.Derivative) and isinstance(factor.expr, AppliedUndef) and len(factor.expr.args) == 1:
+        return factor.expr.args[0]
+    if isinstance(factor, sp.Subs) and isinstance(factor.expr, sp.Derivative) and len(factor.point) == 1:
+        return factor.point[0]
+    return None
 
 
 def simple_argument(arg) -> bool:

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .budget import time_budget
-from .check import check_tree, higher_derivative_agrees, magnitude_at, sample_points
+from .check import check_tree, higher_derivative_agrees, magnitude_at, numeric_form, sample_points
 from .compose import choose_domain
 from .errors import BudgetExceeded, ExgenError
 from .forms import tex
-from .parsing import VARIABLE, parse_user_expression
+from .parsing import canonical_name, parse_user_expression
 from .render import solution_latex, solution_text, step_json
 from .seeding import rng_for
 from .steps import Step, finish, multivariable_chain, solve, stages
@@ -109,9 +110,10 @@ def _wrt(text: str | None, variables: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.S
     if not names:
         raise ExgenError("--wrt is empty; give a variable name such as x")
     for name in names:
-        if not VARIABLE.match(name):
-            raise ExgenError(f"--wrt {name!r} is not a variable name; use names such as x, y, z1")
-    return tuple(sp.Symbol(n, real=True) for n in names), len(names) == 1 and "," not in text
+        if canonical_name(name) is None:
+            raise ExgenError(f"--wrt {name!r} is not a variable name; use names such as x, y, z1, w_k, yhat")
+    # y_hat and yhat, z_1 and z1 name one variable, as in the expression.
+    return tuple(sp.Symbol(canonical_name(n), real=True) for n in names), len(names) == 1 and "," not in text
 
 
 def _paths(lets: tuple[str, ...], outer: sp.Expr) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
@@ -119,8 +121,8 @@ def _paths(lets: tuple[str, ...], outer: sp.Expr) -> tuple[tuple[sp.Symbol, sp.E
     paths = []
     for let in lets:
         name, sign, body = let.partition("=")
-        name = name.strip()
-        if not sign or not VARIABLE.match(name):
+        name = canonical_name(name.strip())  # y_hat is yhat, as in the expression
+        if not sign or name is None:
             raise ExgenError(f"--let {let!r}: write a variable, '=' and its expression, e.g. --let \"x=cos(t)\"")
         symbol = sp.Symbol(name, real=True)
         if symbol not in outer.free_symbols:
@@ -221,7 +223,9 @@ def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ..
             else:
                 trees = tuple(solve(expr, w) for w in wrt)
             rng = rng_for("solve", sp.sstr(expr))
-            domain = choose_domain(expr, every)
+            # Arbitrary functions f(x), g(x) are checked as the oracle's concrete
+            # functions, so the points are chosen where those are defined.
+            domain = choose_domain(numeric_form(expr) if expr.has(AppliedUndef) else expr, every)
             points = sample_points(domain, every, rng, n=6) if domain else _defined_points(expr, every, rng)
             for tree in tuple(t for s in earlier for t in s) + trees:
                 verdict = check_tree(tree, points)

@@ -157,7 +157,7 @@ def test_make_default_folder_is_output_seed(tmp_path, monkeypatch):
 SOLVE_ERRORS = [
     ("x**", None),                                   # syntax error
     ("sin(x", None),
-    ("x y", None),
+    ("x +* y", None),
     ("", None),
     ("sinh(x)", "sinh"),                               # unknown function
     ("cot(x)", "cot"),
