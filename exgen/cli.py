@@ -65,6 +65,11 @@ def cli():
 @click.option("--date", default="", help="Date printed in the header (default: a blank line to fill in).")
 @click.option("--versions", default="1", show_default=True, help="Parallel exam versions A, B, ... (1..26).")
 @click.option("--shuffle", is_flag=True, help="Permute the problem order of versions B, C, ...")
+@click.option("--space", default="3cm", show_default=True,
+              help="Working space below each problem on the sheet (a length: 5cm, 40mm, 2in, 8em).")
+@click.option("--points", default="0", show_default=True,
+              help="Points per problem, printed beside it, with the total in the header (0: none).")
+@click.option("--rules-table", is_flag=True, help="Print the rule table the sheet uses for students, on the sheet.")
 @click.option("--at-point", is_flag=True, help="Ask for each derivative's exact value at a given point.")
 @click.option("--choices", default=None,
               help="Multiple choice: N options per problem (2..6), the wrong ones from named mistakes.")
@@ -88,8 +93,9 @@ def cli():
               help="Write even into a folder holding another sheet's output, replacing its files.")
 @click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
 @click.pass_context
-def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, choices,
-         exports, variants, roster, id_column, name_column, out, template_dir, jobs, no_pdf, force, verbose):
+def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, space, points, rules_table,
+         at_point, choices, exports, variants, roster, id_column, name_column, out, template_dir, jobs, no_pdf, force,
+         verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
     from .config import load_config, options_with, replaced
     from .pipeline import make as make_sheets
@@ -103,6 +109,8 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
         "difficulty": lambda: _difficulty(difficulty), "topics": lambda: _split_topics(topics),
         "title": lambda: title, "date": lambda: date, "versions": lambda: _integer("--versions", versions),
         "shuffle": lambda: shuffle, "at_point": lambda: at_point,
+        "space": lambda: space.strip(), "points": lambda: _integer("--points", points),
+        "rules_table": lambda: rules_table,
     }
     file_options = load_config(config_path) if config_path is not None else {}
     chosen = {name: value() for name, value in values.items() if name in given or config_path is None}

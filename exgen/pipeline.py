@@ -279,7 +279,7 @@ def options_from_manifest(data: dict) -> SheetOptions:
     fields = dict(data["options"])
     fields["topics"] = tuple(fields.get("topics", ()))
     fields["exports"] = tuple(fields.get("exports", ()))
-    fields["sections"] = tuple(Section(s["title"], s["count"], s["difficulty"], tuple(s["topics"]))
+    fields["sections"] = tuple(Section(s["title"], s["count"], s["difficulty"], tuple(s["topics"]), s.get("points"))
                                for s in fields.get("sections", ()))
     known = {f.name for f in dataclasses.fields(SheetOptions)}
     unknown = sorted(set(fields) - known)

@@ -415,6 +415,7 @@ def problem_context(problem: Problem) -> dict:
         answers = [solutions[-1]["answer"]]
     return {
         "number": problem.number,
+        "points": problem.points,
         "level": problem.level,
         "topic": ex.topic,
         "steps": problem.steps,
@@ -452,6 +453,10 @@ def sheet_context(sheet: Sheet) -> dict:
         "student": {"id": o.student, "name": o.student_name} if o.student else None,
         "problems": problems,
         "rules": [{"title": r.title, "function": r.function, "derivative": r.derivative} for r in rules],
+        # The handout: working space per problem, the points in all, the rule table for students.
+        "space": o.space,
+        "total_points": sum(p.points for p in sheet.problems),
+        "rules_table": o.rules_table,
     }
 
 
@@ -533,9 +538,9 @@ def problem_json(p: Problem) -> dict:
     single = len(p.exercise.wrt) == 1 and not p.exercise.components
     answers = [tex(a) for a in (p.values or p.answers)]
     trees = [step_json(d, len(p.exercise.variables) > 1) for d in p.derivations]
-    if p.earlier:  # a higher derivative: its stages in order, per derivative asked
-        trees = [[step_json(s, len(p.exercise.variables) > 1) for s in stages] + [tree]
-                 for stages, tree in zip(p.earlier, trees)]
+    # A higher derivative: `steps` is each derivative's last stage (d/dx of the
+    # tidied f'), `earlier_steps` the stages before it, in order.
+    earlier = [[step_json(s, len(p.exercise.variables) > 1) for s in stages] for stages in p.earlier]
     return {
         "number": p.number,
         **({"section": p.section} if p.section else {}),
@@ -549,6 +554,7 @@ def problem_json(p: Problem) -> dict:
                          else answers[0] if single else answers),
         "check": p.check,
         "steps": trees[0] if single else trees,
+        **({"earlier_steps": earlier[0] if single else earlier} if earlier else {}),
         **({"choices": choices_json(p)} if p.choices else {}),
     }
 

@@ -45,8 +45,8 @@ class Solved:
         latexes = [tex(t.result) for t in self.trees]
         partial = len(self.variables) > 1
         steps = [step_json(t, partial) for t in self.trees]
-        if self.earlier:
-            steps = [[step_json(s, partial) for s in stages] + [tree] for stages, tree in zip(self.earlier, steps)]
+        # A higher derivative: `steps` is each derivative's last stage, `earlier_steps` the stages before it.
+        earlier = [[step_json(s, partial) for s in stages] for stages in self.earlier]
         one = self.single
         chain = {"function": sp.sstr(self.outer), "paths": {x.name: sp.sstr(x_t) for x, x_t in self.paths}}
         if self.order > 1 and not one:  # the Hessian, row by row
@@ -62,6 +62,7 @@ class Solved:
             "answer": answers[0] if one else answers,
             "answer_latex": latexes[0] if one else latexes,
             "steps": steps[0] if one else steps,
+            **({"earlier_steps": earlier[0] if one else earlier} if earlier else {}),
         }
 
     def _asked(self):

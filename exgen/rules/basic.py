@@ -145,7 +145,7 @@ def _float_sqrt(value: float) -> float:
 
 RULES.register(FunctionRule(
     name="sqrt", title="Square root rule", function=r"\sqrt{x}", derivative=r"\frac{1}{2\sqrt{x}}",
-    inverses=("power", "exp"), inverse_reach="factors",
+    inverses=("power", "exp", "sqrt"), inverse_reach="factors",  # sqrt(sqrt u) is u^(1/4)
     head=Sqrt, rate=lambda u: 1 / (2 * Sqrt(u)), condition=lambda u: ((u, "positive"),),
     elementary=lambda u: sp.sqrt(u), numeric=Numeric(_float_sqrt, mpmath.sqrt),
     names=(("sqrt", Sqrt),), latex=_sqrt_latex, plain=lambda printer, e: "sqrt(%s)" % printer._print(e.args[0]),
