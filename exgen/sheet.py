@@ -160,8 +160,10 @@ class Problem:
 
     @property
     def trees(self) -> tuple[Step, ...]:
-        """Every derivation tree of the problem, earlier stages included."""
-        return tuple(t for stages in self.earlier for t in stages) + self.derivations
+        """Every derivation tree of the problem, earlier stages included, each
+        once (the Hessian's f_xx and f_xy both start from the one f_x)."""
+        earlier = {(t.expr, t.wrt): t for stages in self.earlier for t in stages}
+        return tuple(earlier.values()) + self.derivations
 
     @property
     def identity(self) -> str:

@@ -117,8 +117,12 @@ def test_every_problem_is_measured_inside_its_level():
                 low, high = README_LEVELS[level]
                 assert low <= steps <= high, (seed, difficulty, p["number"], p["topic"], steps)
             # The measured count is the number of rule applications in the tree(s).
-            counted = [n["rule"] for tree in as_list(p["steps"]) for n in json_nodes(tree)
-                       if RULES[n["rule"]].counted]
+            # A higher derivative's earlier stages count too (a student derives f' first), each once
+            # (the Hessian's f_xx and f_xy both start from f_x).
+            earlier = {(t["expr"], t["wrt"]): t for stage in as_list(p.get("earlier_steps", []))
+                       for t in as_list(stage)}
+            trees = as_list(p["steps"]) + list(earlier.values())
+            counted = [n["rule"] for tree in trees for n in json_nodes(tree) if RULES[n["rule"]].counted]
             assert steps == len(counted), (seed, difficulty, p["number"])
             assert set(p["rules"]) == set(counted)
 

@@ -122,6 +122,8 @@ def assert_teachable(run, seed, options, simplify_too: bool):
             assert p["difficulty"]["level"] == "easy", f"{label}: a bare table entry above easy"
         if options.get("topics") == ("chain",):
             core = expr.as_coeff_Mul()[1]
+            if core.is_Mul:  # log_k u reads as ln u / ln k: the constant factor is not the outer function
+                core = sp.Mul(*(f for f in core.args if f.free_symbols))
             outer = (type(core).__name__, shape(core.args[0]) if core.args else None)
             assert outer != previous_outer, f"{label}: the same outer function on the same inner shape as before"
             previous_outer = outer

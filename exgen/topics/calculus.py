@@ -128,6 +128,7 @@ def _chain(rng, budget):
 # is infinite.
 _UNIT_INNERS = (
     lambda rng: pick(rng, (3, -3)) * X,
+    lambda rng: X / pick(rng, (3, -3)),  # |x| < 3: its edge outside a checker's sampling range
     lambda rng: pick(rng, (2, 3)) * X**2,
     lambda rng: 2 * X**3,
     lambda rng: X**2 / 2,
@@ -135,8 +136,7 @@ _UNIT_INNERS = (
 
 
 @topic("inverse-trig", "Inverse trigonometric functions: arcsin x, arccos x = -1/sqrt(1 - x^2), "
-       "arctan x = 1/(1 + x^2), and their chains", uses=("asin", "acos", "atan"),
-       ranges={"easy": (1, 4), "medium": (5, 7), "hard": (8, 12)})
+       "arctan x = 1/(1 + x^2), and their chains", uses=("asin", "acos", "atan"))
 def _inverse_trig(rng, budget):
     rules = drilled_by("inverse-trig")
     # arcsin and arccos need |u| < 1 (a condition); only arctan is drawn of x itself.
@@ -144,12 +144,14 @@ def _inverse_trig(rng, budget):
     make = lambda u: rule.draw.build(rng, u)  # noqa: E731
     if rule.condition is None:
         return _function_family(make, False)(rng, budget)
-    inner = pick(rng, _UNIT_INNERS)(rng)
+    inner = pick(rng, _UNIT_INNERS[:2] if budget <= 3 else _UNIT_INNERS)(rng)
     if budget <= 4:
         return make(inner)
     if budget <= 6:
         return coefficient(rng, 2, 4) * make(inner)
-    return compose.power(rng) * make(inner)
+    if budget <= 8:
+        return compose.power(rng) * make(inner)
+    return compose.power(rng) * make(inner) + compose.term(rng, budget - 7)
 
 
 # f'' of calculus compositions, by level: what the first derivative leaves to
