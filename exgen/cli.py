@@ -36,6 +36,16 @@ def _split_topics(text: str | None) -> tuple[str, ...]:
     return expand(names)
 
 
+def _key_level(text: str) -> str:
+    from .narrate import POLICIES
+
+    if text not in POLICIES:
+        near = difflib.get_close_matches(text, list(POLICIES), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise ExgenError(f"unknown --key {text!r}{hint} (use {', '.join(POLICIES)})")
+    return text
+
+
 def _difficulty(text: str) -> str:
     from .sheet import DIFFICULTIES
 
@@ -65,6 +75,9 @@ def cli():
 @click.option("--versions", default="1", show_default=True, help="Parallel exam versions A, B, ... (1..26).")
 @click.option("--shuffle", is_flag=True, help="Permute the problem order of versions B, C, ...")
 @click.option("--at-point", is_flag=True, help="Ask for each derivative's exact value at a given point.")
+@click.option("--key", "key_level", default="worked", show_default=True,
+              help="How much the answer key shows: worked (a tutor's key), full (every rule application) or "
+                   "answers (a table of final answers).")
 @click.option("--roster", type=click.Path(path_type=Path), default=None,
               help="CSV with columns id,name: one individual sheet per student.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -75,8 +88,8 @@ def cli():
 @click.option("--no-pdf", is_flag=True, help="Write .tex and sheet.json only.")
 @click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
 @click.pass_context
-def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, roster,
-         out, template_dir, jobs, no_pdf, verbose):
+def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, key_level,
+         roster, out, template_dir, jobs, no_pdf, verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
     from .config import load_config, options_with
     from .pipeline import make as make_sheets
@@ -89,7 +102,7 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
         "count": lambda: _integer("--count", count), "seed": lambda: _integer("--seed", seed),
         "difficulty": lambda: _difficulty(difficulty), "topics": lambda: _split_topics(topics),
         "title": lambda: title, "date": lambda: date, "versions": lambda: _integer("--versions", versions),
-        "shuffle": lambda: shuffle, "at_point": lambda: at_point,
+        "shuffle": lambda: shuffle, "at_point": lambda: at_point, "key_level": lambda: _key_level(key_level),
     }
     file_options = load_config(config_path) if config_path is not None else {}
     chosen = {name: value() for name, value in values.items() if name in given or config_path is None}
@@ -219,11 +232,13 @@ def topics():
                    "--let \"x=cos(t)\" (repeat per variable); exgen derives dz/dt.")
 @click.option("--format", "fmt", type=click.Choice(["text", "latex", "json"]), default="text", show_default=True,
               help="text for the terminal, latex to paste into a document, json with the step tree.")
-def solve(expression, wrt, lets, fmt):
+@click.option("--key", "key_level", default="worked", show_default=True,
+              help="worked (a tutor's key), full (every rule application) or answers (the answer only).")
+def solve(expression, wrt, lets, fmt, key_level):
     """Derive EXPRESSION rule by rule, checking every step."""
     from .solving import solve_expression
 
-    solved = solve_expression(expression, wrt, tuple(lets))
+    solved = solve_expression(expression, wrt, tuple(lets), _key_level(key_level))
     if fmt == "json":
         click.echo(json.dumps(solved.as_json(), indent=2, ensure_ascii=False))
     elif fmt == "latex":

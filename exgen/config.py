@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 from .errors import ExgenError, read_user_text
+from .narrate import POLICIES
 from .sheet import DIFFICULTIES, MAX_COUNT, Section, SheetOptions
 from .topics import GROUPS, TOPICS, expand
 
@@ -25,6 +26,7 @@ seed = 3                     # same seed, same sheet, byte for byte
 versions = 1                 # 2..26 for parallel exam versions A, B, ...
 shuffle = false              # permute problem order in versions B, C, ...
 at_point = false             # ask for derivatives' values at a point
+key = "worked"               # the answer key: worked, full (every rule) or answers (a table)
 
 # Each section has a heading, a count, a difficulty (easy, medium, hard or
 # mixed) and topics (names from `exgen topics`, or the groups calculus, ml).
@@ -49,7 +51,7 @@ topics = ["softmax", "cross-entropy"]
 '''
 
 TOP_KEYS = {"title": str, "course": str, "instructor": str, "date": str, "seed": int, "versions": int,
-            "shuffle": bool, "at_point": bool, "sections": list}
+            "shuffle": bool, "at_point": bool, "key": str, "sections": list}
 SECTION_KEYS = {"title": str, "count": int, "difficulty": str, "topics": list}
 
 
@@ -95,6 +97,13 @@ def load_config(path: Path) -> dict:
     options: dict = {k: v for k, v in data.items() if k != "sections"}
     if "seed" in options and options["seed"] < 0:
         fail(_line_of(text, "seed"), f"seed must be a non-negative integer, got {options['seed']}")
+    if "key" in options:
+        level = options.pop("key")
+        if level not in POLICIES:
+            near = difflib.get_close_matches(level, list(POLICIES), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; use one of {', '.join(POLICIES)}"
+            fail(_line_of(text, "key"), f"unknown key {level!r}{hint}")
+        options["key_level"] = level
     starts = _section_lines(text)
     sections = []
     for number, table in enumerate(data.get("sections", [])):

@@ -148,9 +148,15 @@ def _without_assumptions(expr: sp.Basic) -> sp.Basic:
         return copy
     # Other heads (Piecewise, Derivative, ...) are rare: SymPy's own way,
     # which clears SymPy's whole cache twice (entering and leaving evaluate).
+    # Only symbols that have assumptions are replaced: xreplace rebuilds
+    # whatever holds a replaced symbol, even by itself, and a sum rebuilt
+    # unevaluated prints a factor 1.
+    plain_symbols = {s: sp.Symbol(s.name) for s in expr.free_symbols
+                     if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy) and s != sp.Symbol(s.name)}
+    if not plain_symbols:
+        return expr
     with sp.evaluate(False):
-        return expr.xreplace({s: sp.Symbol(s.name) for s in expr.free_symbols
-                              if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)})
+        return expr.xreplace(plain_symbols)
 
 
 # Constructors that, given evaluate=False, build exactly what they build under

@@ -10,7 +10,8 @@ accepted only when
 - it passes the quality filters (new canonical form, non-constant derivative
   at medium and hard, answer short enough to print on one or two lines),
 - every node of its derivation and the sheet.json `check` strings pass the
-  numeric oracle (`check.py`),
+  numeric oracle (`check.py`), and so does every line of its keys at each
+  level (`narrate.py`: so the level chosen for printing changes no problem),
 
 all within a per-problem time budget. Rejections are logged (logger
 "exgen.sheet") and never printed.
@@ -35,6 +36,7 @@ from .forms import exact_dumps, plain, tex
 from .functions import log_base, to_elementary
 from .rules import RULES
 from .seeding import rng_for, short_code
+from .narrate import POLICIES, Narration, checked_keys
 from .steps import Step, derive, finish
 from .topics import LEVELS, TOPICS, Topic
 
@@ -79,6 +81,8 @@ class SheetOptions:
     # Per-student sheets extend the seed with the student's id: (seed, "student", id).
     student: str = ""
     student_name: str = ""
+    # How much the guidebook shows (narrate.POLICIES); never part of the sheet code.
+    key_level: str = "worked"
 
     @property
     def parts(self) -> tuple[Section, ...]:
@@ -118,6 +122,8 @@ class Problem:
     at: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
     values: tuple[sp.Expr, ...] = ()
     section: str = ""
+    # The checked narration at each key level (narrate.POLICIES order).
+    keys: tuple[Narration, ...] = ()
 
     @property
     def identity(self) -> str:
@@ -185,6 +191,11 @@ class Sheet:
     version: str = ""
 
 
+def key_of(problem: Problem, level: str) -> Narration:
+    """The problem's key at `level`, as checked when the problem was accepted."""
+    return problem.keys[POLICIES.index(level)]
+
+
 def identity(expr: sp.Expr, wrt, components=()) -> str:
     function = plain(tuple(c for _, c in components)) if components else plain(expr)
     return f"{function} d/d{','.join(w.name for w in wrt)}"
@@ -209,6 +220,8 @@ def validate(options: SheetOptions) -> None:
         raise ExgenError(f"--seed must be a non-negative integer, got {options.seed}")
     if not 1 <= options.versions <= MAX_VERSIONS:
         raise ExgenError(f"--versions must be between 1 and {MAX_VERSIONS}, got {options.versions}")
+    if options.key_level not in POLICIES:
+        raise ExgenError(f"unknown key level {options.key_level!r}; use one of {', '.join(POLICIES)}")
     if options.shuffle and options.versions < 2:
         raise ExgenError("--shuffle permutes versions B, C, ...; give --versions 2 or more")
     for part in options.parts:
@@ -573,7 +586,11 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
             return None, reason
         if problem.identity in seen:
             return None, "duplicate of an earlier problem at the same point"
-    return problem, ""
+    keys, verdict = checked_keys(problem, points)
+    if not verdict.ok:
+        log.info("dropped a candidate whose key failed the check: %s", verdict.detail)
+        return None, f"its key failed the check: {verdict.detail}"
+    return replace(problem, keys=keys), ""
 
 
 def _tower_height(expr: sp.Expr) -> int:

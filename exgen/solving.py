@@ -1,7 +1,9 @@
 """`exgen solve`: the derivation of any supported expression, checked.
 
-The same engine and oracle as the sheets: each tree is checked node by node
-at random points of the expression's domain before anything is printed.
+The same engine, oracle and narration as the sheets: each tree is checked
+node by node at random points of the expression's domain, then every line
+of its key at the level asked for (worked by default), before anything is
+printed.
 """
 
 import math
@@ -15,10 +17,13 @@ from .check import check_tree, magnitude_at, sample_points
 from .compose import choose_domain
 from .errors import BudgetExceeded, ExgenError
 from .forms import tex
+from .narrate import DEFAULT_POLICY, Narration, Subject, narrate, verify
 from .parsing import VARIABLE, parse_user_expression
-from .render import solution_latex, solution_text, step_json
+from .render import step_json
 from .seeding import rng_for
 from .steps import Step, finish, multivariable_chain, solve
+from .textprint import text
+from .writers import json_lines, latex_text, text_narration
 
 SOLVE_SECONDS = 10.0
 
@@ -30,14 +35,30 @@ class Solved:
     wrt: tuple[sp.Symbol, ...]
     trees: tuple[Step, ...]
     single: bool
+    # The checked narration at the level asked for (worked, full, answers).
+    key: Narration
     # z = f(x, y) with x = x(t), y = y(t): the function before substitution and each path.
     paths: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
     outer: sp.Expr | None = None
 
+    @property
+    def partial(self) -> bool:
+        return len(self.variables) > 1
+
+    def asked(self, target: int, at=()) -> str:
+        """How the key names the derivative asked (LaTeX): f'(x), dz/dt, or a partial."""
+        w = self.wrt[target]
+        if self.paths:
+            return r"\frac{dz}{d%s}" % tex(w)
+        if self.partial:
+            return r"\frac{\partial f}{\partial %s}" % tex(w)
+        return r"f'(%s)" % tex(w)
+
     def as_json(self) -> dict:
         answers = [sp.sstr(t.result) for t in self.trees]
         latexes = [tex(t.result) for t in self.trees]
-        steps = [step_json(t, len(self.variables) > 1) for t in self.trees]
+        steps = [step_json(t, self.partial) for t in self.trees]
+        lines = [json_lines(self.key, k, self.asked) for k in range(len(self.trees))]
         one = self.single
         chain = {"function": sp.sstr(self.outer), "paths": {x.name: sp.sstr(x_t) for x, x_t in self.paths}}
         return {
@@ -47,24 +68,24 @@ class Solved:
             "wrt": self.wrt[0].name if one else [w.name for w in self.wrt],
             "answer": answers[0] if one else answers,
             "answer_latex": latexes[0] if one else latexes,
+            "key": self.key.policy,
+            "lines": lines[0] if one else lines,
             "steps": steps[0] if one else steps,
         }
 
     def as_text(self) -> str:
-        blocks = []
-        for w, tree in zip(self.wrt, self.trees):
-            head = f"d/d{w.name} {sp.sstr(self.expr)}"
-            if self.paths:
-                given = ", ".join(f"{x.name} = {sp.sstr(x_t)}" for x, x_t in self.paths)
-                head = f"d/d{w.name} f({', '.join(x.name for x, _ in self.paths)}) for f = {sp.sstr(self.outer)}, {given}"
-                constants = sorted(self.outer.free_symbols - {x for x, _ in self.paths}, key=lambda s: s.name)
-                if constants:
-                    head += f" ({', '.join(c.name for c in constants)} constant)"
-            blocks.append("\n".join([head] + solution_text(tree) + [f"answer: {sp.sstr(tree.result)}"]))
-        return "\n\n".join(blocks)
+        if self.paths:
+            given = ", ".join(f"{text(x)} = {text(x_t)}" for x, x_t in self.paths)
+            head = f"z = f({', '.join(text(x) for x, _ in self.paths)}) = {text(self.outer)}, {given}"
+            constants = sorted(self.outer.free_symbols - {x for x, _ in self.paths}, key=lambda s: s.name)
+            if constants:
+                head += f" ({', '.join(text(c) for c in constants)} constant)"
+        else:
+            head = f"f({', '.join(text(v) for v in self.variables)}) = {text(self.expr)}"
+        return head + "\n" + text_narration(self.key) + "\n"
 
     def as_latex(self) -> str:
-        return "".join(solution_latex(t, partial=len(self.variables) > 1) for t in self.trees)
+        return latex_text(self.key, self.asked)
 
 
 def _wrt(text: str | None, variables: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.Symbol, ...], bool]:
@@ -154,8 +175,10 @@ def _defined_points(expr: sp.Expr, variables, rng, n: int = 6) -> list:
     return points
 
 
-def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ...] = ()) -> Solved:
-    expr, variables = parse_user_expression(text)
+def solve_expression(typed: str, wrt_text: str | None = None, lets: tuple[str, ...] = (),
+                     level: str = DEFAULT_POLICY) -> Solved:
+    """The derivation of what the user typed, checked, narrated at `level`."""
+    expr, variables = parse_user_expression(typed)
     outer, paths = None, ()
     if lets:
         outer, paths = expr, _paths(lets, expr)
@@ -183,6 +206,12 @@ def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ..
                 if not verdict.ok:
                     raise ExgenError(f"exgen could not confirm this derivation numerically, so it is not "
                                      f"printed ({verdict.detail})")
+            key = narrate(Subject(trees, every, "z" if paths else "f"), level)
+            if level != "answers":  # the answers are the trees' results, checked above
+                verdict = verify(key, points)
+                if not verdict.ok:
+                    raise ExgenError(f"exgen could not confirm every line of this derivation numerically, so "
+                                     f"it is not printed ({verdict.detail})")
     except BudgetExceeded:
-        raise ExgenError(f"deriving {text!r} took longer than {SOLVE_SECONDS:g} s; try a smaller expression") from None
-    return Solved(expr, every, wrt, trees, single, paths, outer)
+        raise ExgenError(f"deriving {typed!r} took longer than {SOLVE_SECONDS:g} s; try a smaller expression") from None
+    return Solved(expr, every, wrt, trees, single, key, paths, outer)
