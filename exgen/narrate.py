@@ -48,7 +48,6 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.precedence import PRECEDENCE
 
 from .check import Verdict, derivative_agrees, expressions_agree, numeric_function, value_agrees
-from .forms import tidy
 from .functions import softmax
 from .rules import RULES
 from .steps import Step
@@ -74,6 +73,16 @@ class Dot(Shown):
     formula with its parts filled in. Its value is the product."""
 
     precedence = PRECEDENCE["Mul"]
+
+    @classmethod
+    def eval(cls, *factors):
+        # A factor 0 makes the product 0, and a factor 1 is not shown (a
+        # general form with a Kronecker delta or a label put in).
+        if any(f == 0 for f in factors):
+            return sp.Integer(0)
+        if any(f == 1 for f in factors):
+            return dot(*factors)
+        return None
 
     def meaning(self) -> sp.Expr:
         return sp.Mul(*self.args)
@@ -140,11 +149,41 @@ def dot(*factors: sp.Expr) -> sp.Expr:
     return kept[0] if len(kept) == 1 else Dot(*kept)
 
 
+# Each expression's value (`value`), remembered. Seeded with the derivation's
+# own expressions (`_plain_trees`), which hold no shown form: a form built
+# around them is then evaluated without walking into them. Forgotten at
+# `_VALUES_LIMIT` entries.
+_VALUES: dict = {}
+_VALUES_LIMIT = 50_000
+
+
 def value(expr: sp.Basic) -> sp.Basic:
     """`expr` with every shown form replaced by what it means (what the oracle evaluates)."""
-    if not isinstance(expr, sp.Basic) or not expr.has(Shown):
+    known = _VALUES.get(expr)
+    if known is not None:
+        return known
+    if isinstance(expr, Shown):
+        out = value(expr.meaning())
+    elif not isinstance(expr, sp.Basic) or not expr.args:
         return expr
-    return expr.replace(lambda e: isinstance(e, Shown), lambda e: e.meaning())
+    else:
+        args = tuple(value(a) for a in expr.args)
+        out = expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+    if len(_VALUES) >= _VALUES_LIMIT:
+        _VALUES.clear()
+    _VALUES[expr] = out
+    return out
+
+
+def _plain_trees(trees) -> None:
+    """Remember that the trees' expressions are their own values (the step
+    engine never builds a shown form)."""
+    if len(_VALUES) >= _VALUES_LIMIT:
+        _VALUES.clear()
+    for tree in trees:
+        for node in tree.walk():
+            _VALUES[node.expr] = node.expr
+            _VALUES[node.result] = node.result
 
 
 class GeneralSoftmax(sp.Function):
@@ -220,6 +259,17 @@ class Subject:
     values: tuple[sp.Expr, ...] = ()
     components: tuple = ()
 
+    @functools.cached_property
+    def taken(self) -> frozenset:
+        """Names a helper variable may not have: the problem's variables,
+        functions and name, and their stems (w beside w_0, w_1 would read as one of them)."""
+        taken = {s.name for s in self.variables} | {self.name}
+        for expr in dict.fromkeys(tree.expr for tree in self.trees):
+            taken |= {s.name for s in expr.free_symbols}
+            if expr.has(AppliedUndef):
+                taken |= {a.func.__name__ for a in expr.atoms(AppliedUndef)}
+        return frozenset(taken | {name.rstrip("0123456789") for name in taken})
+
 
 @dataclass(frozen=True)
 class Narration:
@@ -231,10 +281,25 @@ class Narration:
     variables: tuple[sp.Symbol, ...]
     count: int  # derivatives asked
     name: str = "f"  # the function's name when it is a letter, else ""
+    renamed: tuple = ()  # (subtree, scope) pairs: see `_Teller.rename`
 
     def back(self, expr: sp.Basic, keep: sp.Expr | None = None) -> sp.Basic:
         """`expr` with every helper variable but `keep` replaced by what it stands for."""
-        return _back(expr, self.helpers, keep)
+        if not self.helpers or not isinstance(expr, sp.Basic):
+            return expr
+        memo = self._backed
+        out = memo.get((expr, keep))
+        if out is None:
+            mapping = memo.get(keep)
+            if mapping is None:
+                mapping = memo[keep] = _resolved(self.helpers, keep)
+            out = memo[expr, keep] = expr.xreplace(mapping)
+        return out
+
+    @functools.cached_property
+    def _backed(self) -> dict:
+        """Forms already substituted back (the checks and sheet.json substitute the same ones)."""
+        return {}
 
     def lines_for(self, target: int) -> tuple[Line, ...]:
         """The concrete lines of one derivative asked (sheet.json's `lines`)."""
@@ -247,15 +312,14 @@ class Narration:
         return tuple(out)
 
 
-def _back(expr, helpers, keep=None):
-    if not isinstance(expr, sp.Basic):
-        return expr
-    mapping = {symbol: definition for symbol, definition in helpers if symbol != keep}
-    for _ in range(len(mapping) + 1):
-        if not mapping or not (expr.free_symbols & set(mapping)):
-            return expr
-        expr = expr.xreplace(mapping)
-    raise AssertionError("helper definitions refer to each other in a cycle")
+def _resolved(helpers, keep) -> dict:
+    """Each helper but `keep` -> what it stands for in the problem's variables
+    (and `keep`): a helper's definition uses only helpers defined before it."""
+    resolved: dict = {}
+    for symbol, definition in helpers:
+        if symbol != keep:
+            resolved[symbol] = definition.xreplace(resolved) if resolved else definition
+    return resolved
 
 
 # ---------------------------------------------------------------------------
@@ -298,16 +362,16 @@ def lead_rule(step: Step) -> str:
     return step.rule
 
 
-@functools.lru_cache(maxsize=2048)
-def _tidied(expr: sp.Expr) -> sp.Expr:
-    return tidy(expr)
+def _same(a, b) -> bool:
+    """Structural equality, cheaply refused by the (remembered) hashes first."""
+    return a is b or (hash(a) == hash(b) and a == b)
 
 
 def _forms(*forms) -> tuple:
     """The forms to show, each once (a form equal to the one before adds nothing)."""
     out = []
     for form in forms:
-        if form is not None and (not out or form != out[-1]):
+        if form is not None and (not out or not _same(form, out[-1])):
             out.append(form)
     return tuple(out)
 
@@ -341,15 +405,17 @@ class _Teller:
         self.policy = policy
         self.partial = len(subject.variables) > 1
         self.variables = frozenset(subject.variables)
-        taken = {s.name for s in subject.variables} | {subject.name}
-        for tree in subject.trees:
-            for node in (tree.expr, tree.result):
-                taken |= {s.name for s in node.free_symbols}
-                taken |= {a.func.__name__ for a in node.atoms(AppliedUndef)}
-        # Stems as well: w beside w_0, w_1 would read as one of them.
-        self.taken = taken | {name.rstrip("0123456789") for name in taken}
+        self.taken = set(subject.taken)
         self.helpers: list[tuple[sp.Symbol, sp.Expr]] = []
         self.several: set = set()  # the arguments of a multivariable chain's f(x, y)
+        # Subtrees told with the tree's own helper variables renamed (u -> y^):
+        # their claims, renamed alike, are as confirmed as the tree's.
+        self.renamed: list[tuple[Step, tuple]] = []
+
+    def rename(self, step: Step, scope: dict) -> dict:
+        if any(old != new for old, new in scope.items()):
+            self.renamed.append((step, tuple(scope.items())))
+        return scope
 
     def fresh(self, pool: tuple[str, ...]) -> sp.Symbol:
         numbered = (f"{pool[0]}{i}" for i in range(1, 1000))
@@ -396,7 +462,9 @@ Narrator = Callable[[Step, _Teller, dict, Say, tuple | None], Told]
 
 
 def _tail(step: Step, scope: dict, tail) -> tuple:
-    return tail if tail else (_tidied(_mapped(step.result, scope)),)
+    # An inner line ends with its node's result as the rules built it: tidying
+    # every inner result would cost more than the rest of the narration.
+    return tail if tail else (_mapped(step.result, scope),)
 
 
 def _one_or_three(t: _Teller, step: Step, scope: dict, say: Say, parts: list, before: list,
@@ -443,7 +511,7 @@ def _part(sub: Step, name, of, t: _Teller, scope: dict, allow_short: bool = True
         derived = _mapped(sub.result, scope)
         return derived, [], t.derivative_part(name, of, wrt, derived, notation=notation)
     if allow_short and short(sub):
-        derived = _tidied(_mapped(sub.result, scope))
+        derived = _mapped(sub.result, scope)
         return derived, [], t.derivative_part(name, of, wrt, derived, lead_rule(sub), notation)
     told = _worked(sub, t, scope, Say(notation if name is not None else "bracket", name))
     return told.value, list(told.lines), None
@@ -455,7 +523,7 @@ def _worked_chain(step, t, scope, say, tail) -> Told:
     p = dict(step.parts)
     inner = _mapped(p["inner"], scope)
     u = t.inner(inner)
-    inside = {**scope, p["u"]: u}
+    inside = t.rename(outer_step, {**scope, p["u"]: u})
     parts = [Part("outer", None, _mapped(p["outer"], inside)), Part("inner", u, inner)]
     before: list = []
     if trivial(outer_step):
@@ -516,7 +584,7 @@ def _worked_sum(step, t, scope, say, tail) -> Told:
         if trivial(sub):
             rates.append(_mapped(sub.result, scope))
         elif short(sub):
-            rates.append(_tidied(_mapped(sub.result, scope)))
+            rates.append(_mapped(sub.result, scope))
             parts.append(Part("by", None, _mapped(sub.expr, scope), rule=lead_rule(sub)))
         else:
             told = _worked(sub, t, scope, Say("bracket"))
@@ -618,12 +686,12 @@ WORKED: dict[str, Narrator] = {
 def _logistic(step, t, scope, say, tail) -> Told | None:
     """A loss of y^ = sigma(z), z linear: the cheat-sheet's chain
     dL/dy^ * dy^/dz * dz/dw_k, with the cancellation shown."""
-    if step.rule != "chain":
+    if step.rule != "chain" or step.substeps[1].rule != "chain" or type(step.parts[1][1]).__name__ != "sigmoid":
         return None
     outer_step, inner_step = step.substeps
     p = dict(step.parts)
     inner = _mapped(p["inner"], scope)
-    if type(inner).__name__ != "sigmoid" or inner_step.rule != "chain" or trivial(outer_step):
+    if trivial(outer_step):
         return None
     activation_step, linear_step = inner_step.substeps
     if activation_step.rule != "sigmoid" or not trivial(linear_step) or step.wrt not in t.variables:
@@ -635,36 +703,44 @@ def _logistic(step, t, scope, say, tail) -> Told | None:
     linear = inner.args[0]
     t.define(z, linear)
     t.define(yhat, inner.func(z))
-    loss = _mapped(p["outer"], {**scope, p["u"]: yhat})
-    outer_rate = _mapped(outer_step.result, {**scope, p["u"]: yhat})
+    inside = t.rename(outer_step, {**scope, p["u"]: yhat})
+    t.rename(activation_step, {**scope, dict(inner_step.parts)["u"]: z})
+    loss = _mapped(p["outer"], inside)
+    outer_rate = _mapped(outer_step.result, inside)
     course = _course_loss_rate(loss, yhat)
-    rate_yhat = course if course is not None else outer_rate
+    rate_yhat = course[0] if course is not None else outer_rate
     rate_z = yhat * (1 - yhat)
     rate_w = _mapped(linear_step.result, scope)
     name = sp.Symbol(t.subject.name or "L")
     lines = [
-        t.line("difference", loss, yhat, _forms(outer_rate, course), (), Say("leibniz", name)),
+        t.line("difference", loss, yhat, _forms(outer_rate, rate_yhat), (), Say("leibniz", name)),
         t.line("sigmoid", inner.func(z), z, (rate_z,), (), Say("leibniz", yhat)),
         t.line(lead_rule(linear_step), linear, wrt, (rate_w,), (), Say("leibniz", z)),
     ]
     product = dot(rate_yhat, rate_z, rate_w)
-    cancelled = sp.factor_terms(sp.cancel(value(product)))
+    if course is not None:  # y^(1 - y^) cancels: (y^ - y) times the rest
+        label, scale = course[1:]
+        factor = rate_w * scale
+        cancelled = yhat - label if factor == 1 else sp.Mul(factor, yhat - label, evaluate=False)
+    else:
+        cancelled = sp.factor_terms(sp.cancel(value(product)))
     forms = _forms(product, cancelled, *_tail(step, scope, tail))
     lines.append(t.line("chain", _mapped(step.expr, scope), wrt, forms, (), say))
     return Told(tuple(lines), forms[-1])
 
 
-def _course_loss_rate(loss: sp.Expr, yhat: sp.Symbol) -> sp.Expr | None:
+def _course_loss_rate(loss: sp.Expr, yhat: sp.Symbol) -> tuple | None:
     """dL/dy^ = (y^ - y) / (y^ (1 - y^)) (over ln k for log_k), the
     cheat-sheet's form of binary cross-entropy's derivative, where `loss`
-    is -y log y^ - (1 - y) log(1 - y^) (checked like every form)."""
+    is -y log y^ - (1 - y) log(1 - y^) (checked like every form); with
+    the label y and the factor 1/ln k."""
     bases = {a.args[1] for a in loss.atoms(sp.Function) if type(a).__name__ == "log_base"}
     labels = loss.free_symbols - {yhat}
     if len(bases) > 1 or len(labels) != 1:
         return None
     (label,) = labels
-    scale = 1 / sp.log(bases.pop()) if bases else 1
-    return (yhat - label) / (yhat * (1 - yhat)) * scale
+    scale = 1 / sp.log(bases.pop()) if bases else sp.Integer(1)
+    return (yhat - label) / (yhat * (1 - yhat)) * scale, label, scale
 
 
 IDENTITIES = (_logistic,)
@@ -726,7 +802,7 @@ def _full_chain(step, t, scope, say) -> Told:
     p = dict(step.parts)
     inner = _mapped(p["inner"], scope)
     u = t.inner(inner)
-    inside = {**scope, p["u"]: u}
+    inside = t.rename(outer_step, {**scope, p["u"]: u})
     parts = [Part("outer", None, _mapped(p["outer"], inside)), Part("inner", u, inner)]
     outer = _full(outer_step, t, inside, Say("bracket"))
     rate = _full(inner_step, t, scope, Say("prime", u))
@@ -816,7 +892,8 @@ def narrate(subject: Subject, policy: str = DEFAULT_POLICY) -> Narration:
         lines = _jacobian(subject, t)
     else:
         lines = (policy == "worked" and _cross_entropy(subject, t)) or _each_derivative(subject, t)
-    return Narration(policy, tuple(lines), tuple(t.helpers), subject.variables, len(subject.trees), subject.name)
+    return Narration(policy, tuple(lines), tuple(t.helpers), subject.variables, len(subject.trees), subject.name,
+                     tuple(t.renamed))
 
 
 def _answer_lines(subject: Subject, t: _Teller) -> list[Line]:
@@ -837,7 +914,7 @@ def _each_derivative(subject: Subject, t: _Teller) -> list[Line]:
     tell = _worked if t.policy == "worked" else _full
     per_target = []
     for k, tree in enumerate(subject.trees):
-        told = tell(tree, t, {}, Say("asked", target=k))
+        told = tell(tree, t, {}, Say("asked", target=k), _root_tail(tree))
         lines = list(told.lines)
         if subject.at:
             lines.append(_evaluation(subject, t, k, told.value))
@@ -867,6 +944,12 @@ def _shared_heading(per_target: list[list[Line]]) -> Line | None:
                               != named_parts for lines in per_target):
         return None
     return replace(first, forms=(), parts=named_parts, final=False)
+
+
+def _root_tail(tree: Step) -> tuple | None:
+    """A problem's answer is its tree's result as the sheet tidied it (a
+    "simplify" step says so; without one, the result was already tidy)."""
+    return None if tree.rule == "simplify" else (tree.result,)
 
 
 def _at_sight(lines: list[Line]) -> bool:
@@ -937,29 +1020,14 @@ def _cross_entropy(subject: Subject, t: _Teller) -> list[Line] | None:
     K = len(logits)
     for y, path in bindings:
         t.define(y, path)
-    i, j = _INDICES
-    Y, YHAT = sp.IndexedBase("y"), sp.IndexedBase("yhat")
-    general = (
-        sp.Sum(dot(-Y[j] / YHAT[j], YHAT[j] * (sp.KroneckerDelta(i, j) - YHAT[i])), (j, 1, K)),
-        -Y[i] + YHAT[i] * sp.Sum(Y[j], (j, 1, K)),
-        YHAT[i] - Y[i],
-    )
-    loss_general = sp.Sum(-Y[j] * sp.log(YHAT[j]), (j, 1, K))
-    Z = sp.IndexedBase("z")
+    general, loss_general, given = _cross_entropy_general(K)
     name = sp.Symbol(subject.name or "L")
-
-    def concrete(form, k: int) -> sp.Expr:
-        out = form.xreplace({i: k}).doit()
-        out = out.xreplace({Y[n]: labels[n - 1] for n in range(1, K + 1)})
-        return out.xreplace({YHAT[n]: yhats[n - 1] for n in range(1, K + 1)})
-
     instances = []
     for k, tree in enumerate(trees):
-        index = logits.index(tree.wrt) + 1
-        forms = _forms(*(concrete(form, index) for form in general))
+        forms = _cross_entropy_instance(K, tuple(labels), tuple(yhats), logits.index(tree.wrt) + 1)
         instances.append(t.line("multivariable_chain", tree.expr, tree.wrt, forms, (), Say("asked", target=k)))
-    given = sp.Eq(sp.Sum(Y[j], (j, 1, K)), 1, evaluate=False)
-    general_line = Line("multivariable_chain", loss_general, Z[i], general,
+    i, _ = _INDICES
+    general_line = Line("multivariable_chain", loss_general, sp.IndexedBase("z")[i], general,
                         (Part("by", None, None, rule="softmax"), Part("given", None, given)),
                         notation="leibniz", name=name, partial=True, instances=tuple(instances))
     lines = [general_line]
@@ -978,12 +1046,48 @@ def _cross_entropy(subject: Subject, t: _Teller) -> list[Line] | None:
             index = logits.index(tree.wrt) + 1
             rate = yhats[index - 1] - labels[index - 1]
             shown = sp.exp(logits[index - 1].xreplace(point)) / s - labels[index - 1]
-            rows.append(t.line("evaluate", tree.expr, tree.wrt, (rate, shown), (), Say("asked", target=k),
-                               at=subject.at))
+            # The row shows the forms in S; sheet.json (and the check) end with the value itself.
+            rows.append(t.line("evaluate", tree.expr, tree.wrt, (rate, shown, subject.values[k]), (),
+                               Say("asked", target=k), at=subject.at))
         forms = tuple(sp.Tuple(*(row.forms[n] for row in rows)) for n in range(2))
         lines.append(Line("evaluate", None, None, forms, (part,), at=subject.at, notation="gradient", name=name,
                           instances=tuple(rows), final=True))
     return lines
+
+
+@functools.lru_cache(maxsize=8)
+def _cross_entropy_general(K: int) -> tuple:
+    """dL/dz_i for L = -sum_j y_j ln y^_j, y^_j = sigma(z_j), K classes:
+    sum_j (-y_j / y^_j) y^_j (delta_ij - y^_i) = -y_i + y^_i sum_j y_j = y^_i - y_i;
+    with L itself and the fact sum_j y_j = 1 the last step uses."""
+    i, j = _INDICES
+    Y, YHAT = sp.IndexedBase("y"), sp.IndexedBase("yhat")
+    general = (
+        sp.Sum(dot(-Y[j] / YHAT[j], YHAT[j] * (sp.KroneckerDelta(i, j) - YHAT[i])), (j, 1, K)),
+        -Y[i] + YHAT[i] * sp.Sum(Y[j], (j, 1, K)),
+        YHAT[i] - Y[i],
+    )
+    return general, sp.Sum(-Y[j] * sp.log(YHAT[j]), (j, 1, K)), sp.Eq(sp.Sum(Y[j], (j, 1, K)), 1, evaluate=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _cross_entropy_instance(K: int, labels: tuple, yhats: tuple, k: int) -> tuple:
+    """The general forms for i = k (each sum written out term by term), with
+    this problem's labels and y^'s: what the general line claims for z_k,
+    and is checked as. (Remembered: sheets repeat K, the labels and k.)"""
+    i, j = _INDICES
+    Y, YHAT = sp.IndexedBase("y"), sp.IndexedBase("yhat")
+    at_i = {i: k, Y[i]: labels[k - 1], YHAT[i]: yhats[k - 1]}
+
+    def term(n: int) -> dict:
+        return {**at_i, j: n, Y[j]: labels[n - 1], YHAT[j]: yhats[n - 1], sp.KroneckerDelta(i, j): 1 if n == k else 0}
+
+    concrete = []
+    for form in _cross_entropy_general(K)[0]:
+        sums = {total: sp.Add(*(total.function.xreplace(term(n)) for n in range(1, K + 1)))
+                for total in form.atoms(sp.Sum)}
+        concrete.append(form.xreplace({**sums, **at_i}))
+    return _forms(*concrete)
 
 
 def _jacobian(subject: Subject, t: _Teller) -> list[Line]:
@@ -994,7 +1098,7 @@ def _jacobian(subject: Subject, t: _Teller) -> list[Line]:
     lines, by_rule = [], []
     for k, tree in enumerate(subject.trees):
         if tree.substeps:
-            lines += tell(tree, t, {}, Say("asked", target=k)).lines
+            lines += tell(tree, t, {}, Say("asked", target=k), _root_tail(tree)).lines
         else:
             by_rule.append(k)
     i, j = _INDICES
@@ -1019,7 +1123,7 @@ def _jacobian_at_point(subject: Subject, t: _Teller) -> Line:
     for k, tree in enumerate(subject.trees):
         r, c = divmod(k, width)
         e_i, e_j = sp.exp(logits[r].xreplace(point)), sp.exp(logits[c].xreplace(point))
-        scaled = sp.factor_terms(e_i * ((1 if r == c else 0) * s - e_j))
+        scaled = e_i * ((1 if r == c else 0) * s - e_j)
         entries.append(scaled)
         rows.append(t.line("evaluate", tree.expr, tree.wrt, (dot(s**-2, scaled),), (), Say("asked", target=k),
                            at=subject.at))
@@ -1028,45 +1132,80 @@ def _jacobian_at_point(subject: Subject, t: _Teller) -> Line:
                 target=-1, instances=tuple(rows), final=True)
 
 
-def subject_of(problem) -> Subject:
-    """What a sheet's problem asks, for narration."""
-    ex = problem.exercise
-    name = ex.name if len(ex.name) == 1 and ex.name.isalpha() else ""
-    return Subject(problem.derivations, ex.variables, name, problem.at, problem.values, ex.components)
+class KeyFailedCheck(AssertionError):
+    """A key's line does not equal the derivative it states: a bug in the
+    narration (the tree itself passed the oracle), so nothing is printed."""
 
 
-def checked_keys(problem, points: list[dict]) -> tuple[tuple[Narration, ...], Verdict]:
-    """The problem's key at every level (in POLICIES order), each line
-    checked at `points` (the points its derivation was checked at). The
-    answers level states each tree's result or value, which the oracle has
-    already confirmed."""
-    subject = subject_of(problem)
-    keys = tuple(narrate(subject, policy) for policy in POLICIES)
-    for key in keys:
-        if key.policy != "answers":
-            verdict = verify(key, points)
-            if not verdict.ok:
-                return keys, Verdict(False, f"{key.policy} key: {verdict.detail}")
-    return keys, Verdict(True)
+def checked_key(subject: Subject, policy: str, points: list[dict]) -> Narration:
+    """The key of `subject` (whose trees passed the oracle) under `policy`,
+    every line checked at `points`. The answers level states each tree's
+    result or value, which the oracle has already confirmed."""
+    key = narrate(subject, policy)
+    if policy != "answers":
+        verdict = verify(key, subject, points)
+        if not verdict.ok:
+            raise KeyFailedCheck(f"the {policy} key failed its check: {verdict.detail}")
+    return key
 
 
 # ---------------------------------------------------------------------------
 # Checking every line
 # ---------------------------------------------------------------------------
 
-def verify(narration: Narration, points: list[dict]) -> Verdict:
+@dataclass(frozen=True)
+class _Known:
+    """What the oracle has already confirmed for the trees being narrated:
+    every node's result (and a simplify step's shown form) is its
+    expression's derivative, every value at the point is right. A form
+    structurally equal to one of these is already checked; any other form is
+    checked against one that is (or, failing one, against the derivative)."""
+
+    derivatives: frozenset
+    values: frozenset
+    equal: frozenset  # pairs of expressions shown equal (first principles' rewritings)
+
+    @staticmethod
+    def of(subject: Subject, renamed: tuple = ()) -> "_Known":
+        derivatives, equal = set(), set()
+        for subtree, scope in renamed:
+            mapping = dict(scope)
+            derivatives |= {(node.expr.xreplace(mapping), node.wrt.xreplace(mapping), node.result.xreplace(mapping))
+                            for node in subtree.walk()}
+        for tree in subject.trees:
+            for node in tree.walk():
+                derivatives.add((node.expr, node.wrt, node.result))
+                derivatives.update((node.expr, node.wrt, form) for role, form in node.parts if role == "via")
+                if node.rule == "first_principles":
+                    p = dict(node.parts)
+                    equal |= {(p["quotient"], p["expanded"]), (p["expanded"], p["simplified"]),
+                              (p["quotient"], p["simplified"])}
+        values = {(tree.expr, tree.wrt, subject.at, v) for tree, v in zip(subject.trees, subject.values)}
+        return _Known(frozenset(derivatives), frozenset(values), frozenset(equal))
+
+    def derivative(self, of, wrt, form, backed: tuple) -> bool:
+        """Is the claim confirmed: as written (in the tree's own helper
+        variables) or with the helpers substituted back?"""
+        return (of, wrt, form) in self.derivatives or backed in self.derivatives
+
+
+def verify(narration: Narration, subject: Subject, points: list[dict]) -> Verdict:
     """Every line's forms equal the derivative it states and each other, and
     every derivative a phrase states is right, at `points` (numerically,
-    with the oracle; helper variables substituted back)."""
-    helper_points = _helper_points(narration, points)
+    with the oracle; helper variables substituted back). `subject`'s trees
+    must have passed the oracle (`check.check_tree`) at the same points."""
+    known = _Known.of(subject, narration.renamed)
+    _plain_trees(subject.trees)
+    # With the helpers' values, computed when a form first needs a numeric check.
+    helper_points = functools.cache(lambda: _helper_points(narration, points))
     for line in narration.lines:
         for checked in line.instances or (line,):
-            verdict = _verify_line(narration, checked, points, helper_points)
+            verdict = _verify_line(narration, checked, known, helper_points)
             if not verdict.ok:
                 return verdict
             for part in line.parts:
                 if part.role == "derivative":
-                    verdict = _verify_claim(narration, part.of, part.wrt, (part.expr,), helper_points)
+                    verdict = _verify_claim(narration, part.of, part.wrt, (part.expr,), known, helper_points)
                     if not verdict.ok:
                         return Verdict(False, f"the derivative named in a {line.rule} line: {verdict.detail}")
     return Verdict(True)
@@ -1097,56 +1236,94 @@ def _helper_points(narration: Narration, points: list[dict]) -> list[dict]:
     return out or points
 
 
-def _verify_line(narration, line: Line, points, helper_points) -> Verdict:
+def _verify_line(narration, line: Line, known: _Known, helper_points) -> Verdict:
     if not line.forms or line.of is None:
         return Verdict(True)
-    where = f"{line.rule} line d/d{line.wrt} {sp.sstr(line.of)}"
     if line.at:
-        point = dict(line.at)
-        of = narration.back(line.of)
-        for form in line.forms:
-            shown = narration.back(value(form)).xreplace(point)
-            if shown.free_symbols or not value_agrees(of, line.wrt, shown, point):
-                return Verdict(False, f"{where} at {sp.sstr(line.at)}: {sp.sstr(form)} is not its value")
-        return Verdict(True)
-    verdict = _verify_claim(narration, line.of, line.wrt, line.forms, helper_points)
-    return verdict if verdict.ok else Verdict(False, f"{where}: {verdict.detail}")
+        verdict = _verify_values(narration, line, known)
+    else:
+        verdict = _verify_claim(narration, line.of, line.wrt, line.forms, known, helper_points)
+    if verdict.ok:
+        return verdict
+    # Named only on failure: printing costs more than most checks.
+    where = f"{line.rule} line d/d{line.wrt} {sp.sstr(line.of)}" + (f" at {sp.sstr(line.at)}" if line.at else "")
+    return Verdict(False, f"{where}: {verdict.detail}")
 
 
-def _verify_claim(narration, of, wrt, forms, helper_points) -> Verdict:
-    """forms[0] is d`of`/d`wrt`; each next form equals the one before. Limits
-    (first principles) are checked through their bodies: the first is the
-    difference quotient of `of`, each equals the next for h != 0, and the
-    last at h = 0 is the form after the limits."""
-    keep = wrt
-    of = narration.back(of, keep)
-    values = [narration.back(value(form), keep) for form in forms]
-    limits = [v for v in values if isinstance(v, sp.Limit)]
-    values = values[len(limits):]
-    needed = set().union(of.free_symbols, *(v.free_symbols for v in values), {wrt})
-    pts = [{s: p[s] for s in p if s in needed or s in narration.variables} for p in helper_points]
-    if not values:
-        return Verdict(False, "a limit is never taken")
-    verdict = derivative_agrees(of, wrt, values[0], pts)
-    if not verdict.ok:
-        return Verdict(False, f"{sp.sstr(forms[len(limits)])}: {verdict.detail}")
-    for before, after, shown in zip(values, values[1:], forms[len(limits) + 1:]):
-        if before == after:
-            continue
-        verdict = expressions_agree(before, after, pts)
-        if not verdict.ok:
-            return Verdict(False, f"{sp.sstr(shown)} differs from the form before it: {verdict.detail}")
-    if limits:
-        return _verify_limits(of, wrt, limits, values[0], pts)
+# Closed numbers need no point; the oracle's comparisons still ask for a few.
+_NO_POINT = [{}, {}, {}]
+
+
+def _verify_values(narration, line: Line, known: _Known) -> Verdict:
+    """Each form is the derivative's value at the point: equal to the value
+    the oracle confirmed, else confirmed by a numeric derivative there."""
+    point = dict(line.at)
+    of = narration.back(line.of)
+    shown = [narration.back(value(form)).xreplace(point) for form in line.forms]
+    if any(v.free_symbols for v in shown):
+        return Verdict(False, "a value still has a variable")
+    anchors = [v for v in shown if (line.of, line.wrt, line.at, v) in known.values]
+    if not anchors:
+        if not value_agrees(of, line.wrt, shown[-1], point):
+            return Verdict(False, f"{sp.sstr(line.forms[-1])} is not the derivative there")
+        anchors = [shown[-1]]
+    for v, form in zip(shown, line.forms):
+        if v not in anchors and not expressions_agree(anchors[0], v, _NO_POINT).ok:
+            return Verdict(False, f"{sp.sstr(form)} is not the derivative there")
     return Verdict(True)
 
 
-def _verify_limits(of, wrt, limits: list, after: sp.Expr, points) -> Verdict:
+def _verify_claim(narration, of, wrt, forms, known: _Known, helper_points) -> Verdict:
+    """forms[0] is d`of`/d`wrt`; each next form equals the one before. Forms
+    the oracle has confirmed (`_Known`) anchor the others. Limits (first
+    principles) are checked through their bodies: the first is the
+    difference quotient of `of`, each equals the next for h != 0, and the
+    last at h = 0 is the form after the limits."""
+    keep = wrt
+    raw_of, raw = of, [value(form) for form in forms]
+    if all((raw_of, wrt, r) in known.derivatives for r in raw):
+        return Verdict(True)  # each form is a result the oracle confirmed, in the tree's own variables
+    of = narration.back(of, keep)
+    values = [narration.back(v, keep) for v in raw]
+    limits = [v for v in values if isinstance(v, sp.Limit)]
+    values, raw = values[len(limits):], raw[len(limits):]
+    shown = forms[len(limits):]
+    if not values:
+        return Verdict(False, "a limit is never taken")
+    confirmed = [known.derivative(raw_of, wrt, r, (of, wrt, v)) for r, v in zip(raw, values)]
+    if all(confirmed) and not limits:
+        return Verdict(True)
+    needed = set().union(of.free_symbols, *(v.free_symbols for v in values), {wrt})
+    pts = [{s: p[s] for s in p if s in needed or s in narration.variables} for p in helper_points()]
+    if not any(confirmed):
+        verdict = derivative_agrees(of, wrt, values[0], pts)
+        if not verdict.ok:
+            return Verdict(False, f"{sp.sstr(shown[0])}: {verdict.detail}")
+        confirmed[0] = True
+    anchor = confirmed.index(True)
+    # Outwards from the anchor, each form equal to its confirmed neighbour.
+    order = [(k, k + 1) for k in range(anchor - 1, -1, -1)] + [(k, k - 1) for k in range(anchor + 1, len(values))]
+    for k, neighbour in order:
+        if confirmed[k] or _same(values[k], values[neighbour]):
+            confirmed[k] = True
+            continue
+        verdict = expressions_agree(values[neighbour], values[k], pts)
+        if not verdict.ok:
+            return Verdict(False, f"{sp.sstr(shown[k])} differs from the form beside it: {verdict.detail}")
+        confirmed[k] = True
+    if limits:
+        return _verify_limits(of, wrt, limits, values[0], pts, known)
+    return Verdict(True)
+
+
+def _verify_limits(of, wrt, limits: list, after: sp.Expr, points, known: _Known) -> Verdict:
     h = limits[0].args[1]
     bodies = [limit.args[0] for limit in limits]
     with_h = [{**p, h: mpmath.mpf("0.05") + mpmath.mpf("0.1") * i} for i, p in enumerate(points)]
     quotient = (of.xreplace({wrt: wrt + h}) - of) / h
     for before, body in zip([quotient] + bodies, bodies):
+        if _same(before, body) or (before, body) in known.equal:
+            continue
         verdict = expressions_agree(before, body, with_h)
         if not verdict.ok:
             return Verdict(False, f"the limit of {sp.sstr(body)}: {verdict.detail}")
@@ -1155,8 +1332,8 @@ def _verify_limits(of, wrt, limits: list, after: sp.Expr, points) -> Verdict:
 
 
 def forget() -> None:
-    """Drop the remembered tidy forms (see `forms.forget`)."""
-    _tidied.cache_clear()
+    """Drop the remembered values (see `forms.forget`)."""
+    _VALUES.clear()
 
 
 # ---------------------------------------------------------------------------

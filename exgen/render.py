@@ -26,7 +26,7 @@ from .errors import ExgenError
 from .forms import plain, tex
 from .narrate import DEFAULT_POLICY, Narration
 from .rules import RULES
-from .sheet import Problem, Sheet, key_of
+from .sheet import Problem, Sheet
 from .steps import Step
 from .writers import answer_rows, json_lines, latex_blocks
 
@@ -144,7 +144,7 @@ def _answers(narration: Narration, asked) -> list[str]:
 def problem_context(problem: Problem, level: str = DEFAULT_POLICY) -> dict:
     ex = problem.exercise
     asked = _asker(problem)
-    narration = key_of(problem, level)
+    narration = problem.key(level)
     return {
         "number": problem.number,
         "level": problem.level,
@@ -155,7 +155,7 @@ def problem_context(problem: Problem, level: str = DEFAULT_POLICY) -> dict:
         "note": ex.note,
         "questions": _questions(ex, problem),
         "blocks": latex_blocks(narration, asked) if level != "answers" else [],
-        "answers": _answers(narration if level == "answers" else key_of(problem, "answers"), asked),
+        "answers": _answers(narration, asked),
     }
 
 
@@ -270,7 +270,7 @@ def problem_json(p: Problem, level: str = DEFAULT_POLICY) -> dict:
     single = len(p.exercise.wrt) == 1 and not p.exercise.components
     answers = [tex(a) for a in (p.values or p.answers)]
     trees = [step_json(d, len(p.exercise.variables) > 1) for d in p.derivations]
-    narration, asked = key_of(p, level), _asker(p)
+    narration, asked = p.key(level), _asker(p)
     lines = [json_lines(narration, target, asked) for target in range(len(p.derivations))]
     return {
         "number": p.number,

@@ -206,9 +206,10 @@ def solve_expression(typed: str, wrt_text: str | None = None, lets: tuple[str, .
                 if not verdict.ok:
                     raise ExgenError(f"exgen could not confirm this derivation numerically, so it is not "
                                      f"printed ({verdict.detail})")
-            key = narrate(Subject(trees, every, "z" if paths else "f"), level)
+            subject = Subject(trees, every, "z" if paths else "f")
+            key = narrate(subject, level)
             if level != "answers":  # the answers are the trees' results, checked above
-                verdict = verify(key, points)
+                verdict = verify(key, subject, points)
                 if not verdict.ok:
                     raise ExgenError(f"exgen could not confirm every line of this derivation numerically, so "
                                      f"it is not printed ({verdict.detail})")

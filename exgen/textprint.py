@@ -18,6 +18,8 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
+from .forms import RememberingPrinter
+
 
 @dataclass(frozen=True)
 class TextFunction:
@@ -59,7 +61,7 @@ def _subscript(text: str) -> str | None:
     return translated if all(ch not in "0123456789ijk" for ch in translated) else None
 
 
-class TextPrinter(StrPrinter):
+class TextPrinter(RememberingPrinter, StrPrinter):
     """SymPy's str printer with the course's notation (see the module docstring)."""
 
     # No class defines this, so exgen's own heads (sigma, log_k, the shown

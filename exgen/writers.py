@@ -10,13 +10,14 @@ at a top-level + or - (else between factors) and continues on the next row;
 a long left-hand side gets a row of its own.
 """
 
+import functools
 import re
 from typing import Callable
 
 import sympy as sp
 
 from .forms import plain, tex
-from .narrate import Line, Named, Narration, named, phrase
+from .narrate import Line, Named, Narration, named, phrase, value
 from .textprint import text
 
 # ---------------------------------------------------------------------------
@@ -60,6 +61,7 @@ def _argument(latex: str, i: int) -> tuple[str, int]:
     return latex[i:i + 1], i + 1
 
 
+@functools.lru_cache(maxsize=8192)
 def width(latex: str) -> float:
     """An estimate of the printed width of inline/display math, in units of
     an average 11 pt math letter (fractions count their wider half, scripts
@@ -134,27 +136,34 @@ def _pieces(latex: str) -> list[tuple[str, str]]:
 
 def broken(latex: str, room: float, rest: float = ROW - 6) -> list[str]:
     """`latex` as rows: the first at most `room` wide, the others `rest`
-    (each continuation starts with its operator). A piece that cannot be cut
-    further stays whole: TeX prints it as wide as it is."""
+    (each continuation starts with its operator). A piece wider than a row
+    is cut again at its own operators; one that cannot be cut stays whole
+    (TeX prints it as wide as it is)."""
     if width(latex) <= room:
         return [latex]
     pieces = _pieces(latex)
     if len(pieces) == 1:
         return [latex]
-    rows, current, limit = [], "", room
+    rows: list[list] = []
+    current, used, limit = [], 0.0, room
     for operator, piece in pieces:
-        candidate = (current + " " + operator + " " + piece).strip() if current else (operator + " " + piece).strip()
-        if current and width(candidate) > limit:
-            rows.append(current)
-            current, limit = (operator + " " + piece).strip(), rest
-        else:
-            current = candidate
-    rows.append(current)
+        wide = width(piece) + (_OPERATOR["+"] if operator else 0.0)
+        if current and used + wide > limit:
+            rows.append([current, limit])
+            current, used, limit = [], 0.0, rest
+        current.append((operator, piece))
+        used += wide
+    rows.append([current, limit])
     out = []
-    for n, row in enumerate(rows):
-        # A piece still too wide is cut again at its own operators.
-        out += broken(row, room if n == 0 else rest, rest) if len(_pieces(row)) > 1 and width(row) > (
-            room if n == 0 else rest) else [row]
+    for row, limit in rows:
+        text = " ".join(" ".join(p for p in pair if p) for pair in row)
+        if len(row) == 1 and width(row[0][1]) > limit:
+            operator, piece = row[0]
+            inner = broken(piece, limit - 2, rest)
+            text_rows = [(operator + " " + inner[0]).strip()] + inner[1:]
+            out += text_rows
+        else:
+            out.append(text)
     return out
 
 
@@ -365,7 +374,9 @@ def json_line(line: Line, narration: Narration, asked: Asked | None = None) -> d
         "latex": _latex_equation(line, asked),
         "of": plain(narration.back(line.of, keep)),
         "wrt": line.wrt.name if isinstance(line.wrt, sp.Symbol) else str(line.wrt),
-        "forms": [plain(narration.back(form, keep)) for form in line.forms],
+        # Each form's value (shown products multiplied out): the strings the
+        # key's own check substituted and evaluated.
+        "forms": [plain(narration.back(value(form), keep)) for form in line.forms],
     }
     if line.at:
         out["at"] = {s.name: int(a) if a.is_Integer else sp.sstr(a) for s, a in line.at}
