@@ -175,14 +175,21 @@ def _rebuilt(expr: sp.Basic) -> sp.Basic | None:
         return expr if isinstance(expr, sp.Dummy) else sp.Symbol(expr.name)
     if not expr.args:
         return expr
-    if not _rebuilds_exactly(expr):
+    container = isinstance(expr, _CONTAINERS)
+    if not container and not _rebuilds_exactly(expr):
         return None
     args = tuple(_rebuilt(a) for a in expr.args)
     if any(a is None for a in args):
         return None
     if all(new is old for new, old in zip(args, expr.args)):
         return expr
-    return expr.func(*args, evaluate=False)
+    return expr.func(*args) if container else expr.func(*args, evaluate=False)
+
+
+# Heads whose constructors rebuild exactly what they are given (no evaluate
+# flag, nothing to evaluate): the limits, tuples, matrices, sums and indexed
+# symbols a key prints. Rebuilt here they never take SymPy's slow way above.
+_CONTAINERS = (sp.Tuple, sp.Limit, sp.ImmutableDenseMatrix, sp.Sum, sp.Indexed, sp.IndexedBase)
 
 
 def exact_dumps(obj) -> bytes:

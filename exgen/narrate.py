@@ -47,7 +47,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.precedence import PRECEDENCE
 
-from .check import Verdict, derivative_agrees, expressions_agree, numeric_function, value_agrees
+from .check import DIGITS, TOLERANCE, Verdict, derivative_agrees, expressions_agree, numeric_function, value_agrees
 from .functions import softmax
 from .rules import RULES
 from .steps import Step
@@ -65,6 +65,10 @@ class Shown(sp.Function):
     printed as shown, evaluated (`value`) as what it means."""
 
     def meaning(self) -> sp.Expr:
+        return self.combine(self.args)
+
+    @staticmethod
+    def combine(parts) -> sp.Expr:
         raise NotImplementedError
 
 
@@ -84,8 +88,9 @@ class Dot(Shown):
             return dot(*factors)
         return None
 
-    def meaning(self) -> sp.Expr:
-        return sp.Mul(*self.args)
+    @staticmethod
+    def combine(parts) -> sp.Expr:
+        return sp.Mul(*parts)
 
     def _latex(self, printer, exp=None):
         out = []
@@ -111,8 +116,9 @@ class InOrder(Shown):
 
     precedence = PRECEDENCE["Add"]
 
-    def meaning(self) -> sp.Expr:
-        return sp.Add(*self.args)
+    @staticmethod
+    def combine(parts) -> sp.Expr:
+        return sp.Add(*parts)
 
     def _latex(self, printer, exp=None):
         out = printer._print(self.args[0])
@@ -150,7 +156,7 @@ def dot(*factors: sp.Expr) -> sp.Expr:
 
 
 # Each expression's value (`value`), remembered. Seeded with the derivation's
-# own expressions (`_plain_trees`), which hold no shown form: a form built
+# own expressions (`_Known.of`), which hold no shown form: a form built
 # around them is then evaluated without walking into them. Forgotten at
 # `_VALUES_LIMIT` entries.
 _VALUES: dict = {}
@@ -173,17 +179,6 @@ def value(expr: sp.Basic) -> sp.Basic:
         _VALUES.clear()
     _VALUES[expr] = out
     return out
-
-
-def _plain_trees(trees) -> None:
-    """Remember that the trees' expressions are their own values (the step
-    engine never builds a shown form)."""
-    if len(_VALUES) >= _VALUES_LIMIT:
-        _VALUES.clear()
-    for tree in trees:
-        for node in tree.walk():
-            _VALUES[node.expr] = node.expr
-            _VALUES[node.result] = node.result
 
 
 class GeneralSoftmax(sp.Function):
@@ -265,9 +260,11 @@ class Subject:
         functions and name, and their stems (w beside w_0, w_1 would read as one of them)."""
         taken = {s.name for s in self.variables} | {self.name}
         for expr in dict.fromkeys(tree.expr for tree in self.trees):
-            taken |= {s.name for s in expr.free_symbols}
-            if expr.has(AppliedUndef):
-                taken |= {a.func.__name__ for a in expr.atoms(AppliedUndef)}
+            for node in sp.preorder_traversal(expr):
+                if isinstance(node, sp.Symbol):
+                    taken.add(node.name)
+                elif isinstance(node, AppliedUndef):
+                    taken.add(node.func.__name__)
         return frozenset(taken | {name.rstrip("0123456789") for name in taken})
 
 
@@ -294,6 +291,24 @@ class Narration:
             if mapping is None:
                 mapping = memo[keep] = _resolved(self.helpers, keep)
             out = memo[expr, keep] = expr.xreplace(mapping)
+        return out
+
+    def evaluated(self, form: sp.Basic, keep: sp.Expr | None = None) -> sp.Basic:
+        """The form's value with the helpers but `keep` substituted back: what
+        the checks evaluate and sheet.json prints."""
+        memo = self._backed
+        out = memo.get(("value", form, keep))
+        if out is None:
+            if _VALUES.get(form) is form:  # no shown form inside: substitute only
+                out = self.back(form, keep)
+            elif isinstance(form, Shown) or form.is_Add or form.is_Mul:
+                # The parts first, then one product or sum of them (rebuilding
+                # a shown form around substituted parts costs twice).
+                parts = [self.evaluated(a, keep) for a in form.args]
+                out = form.combine(parts) if isinstance(form, Shown) else form.func(*parts)
+            else:
+                out = value(self.back(form, keep))
+            memo["value", form, keep] = out
         return out
 
     @functools.cached_property
@@ -377,7 +392,15 @@ def _forms(*forms) -> tuple:
 
 
 def _mapped(expr, scope: dict):
+    """A tree expression in the narration's names (`scope`: the tree's helper
+    letters that the narration renamed)."""
     return expr.xreplace(scope) if scope and isinstance(expr, sp.Basic) else expr
+
+
+def _scoped(scope: dict, tree_symbol: sp.Symbol, told: sp.Symbol) -> dict:
+    """`scope` with the tree's `tree_symbol` told as `told` (nothing to map
+    when the narration kept the tree's letter: most chains)."""
+    return {**scope, tree_symbol: told} if told != tree_symbol else scope
 
 
 # ---------------------------------------------------------------------------
@@ -433,6 +456,11 @@ class _Teller:
         return sp.Symbol(name, real=True)
 
     def define(self, symbol: sp.Symbol, definition: sp.Expr) -> None:
+        for known, meaning in self.helpers:
+            if known == symbol:
+                if meaning != definition:
+                    raise AssertionError(f"{symbol} would name both {meaning} and {definition}")
+                return  # the same path again (each derivative of a gradient)
         self.helpers.append((symbol, definition))
 
     def inner(self, definition: sp.Expr) -> sp.Symbol:
@@ -523,7 +551,7 @@ def _worked_chain(step, t, scope, say, tail) -> Told:
     p = dict(step.parts)
     inner = _mapped(p["inner"], scope)
     u = t.inner(inner)
-    inside = t.rename(outer_step, {**scope, p["u"]: u})
+    inside = t.rename(outer_step, _scoped(scope, p["u"], u))
     parts = [Part("outer", None, _mapped(p["outer"], inside)), Part("inner", u, inner)]
     before: list = []
     if trivial(outer_step):
@@ -552,7 +580,7 @@ def _worked_product(step, t, scope, say, tail) -> Told:
         before += lines
         parts += [part] if part else []
     df, dg = rates
-    forms = _forms(dot(f, dg) + dot(g, df), *_tail(step, scope, tail))
+    forms = _forms(_product_form(f, g, df, dg), *_tail(step, scope, tail))
     return _one_or_three(t, step, scope, say, parts, before, forms)
 
 
@@ -572,8 +600,22 @@ def _worked_quotient(step, t, scope, say, tail) -> Told:
     return _one_or_three(t, step, scope, say, parts, before, forms)
 
 
+def _product_form(f, g, df, dg) -> sp.Expr:
+    """f g' + g f', the table's order."""
+    return _in_order(dot(f, dg), dot(g, df))
+
+
 def _quotient_form(f, g, df, dg) -> sp.Expr:
-    return (dot(g, df) - dot(f, dg)) / g**2
+    """(g f' - f g') / g^2."""
+    return _in_order(dot(g, df), dot(-1, f, dg)) / g**2
+
+
+def _in_order(*terms) -> sp.Expr:
+    """The terms shown in this order (zeros left out)."""
+    kept = [term for term in terms if term != 0]
+    if not kept:
+        return sp.Integer(0)
+    return kept[0] if len(kept) == 1 else InOrder(*kept)
 
 
 def _worked_sum(step, t, scope, say, tail) -> Told:
@@ -643,9 +685,7 @@ def _worked_multivariable_chain(step, t, scope, say, tail) -> Told:
         before += lines
         parts += [part] if part else []
         terms.append(dot(f_x, x_rate))
-    paths = {x: _mapped(x_t, scope) for x, x_t in step.bindings}
-    shown = sp.Add(*terms)
-    forms = _forms(shown, shown.xreplace(paths), *_tail(step, scope, tail))
+    forms = _forms(_in_order(*terms), *_tail(step, scope, tail))
     return _one_or_three(t, step, scope, say, parts, before, forms)
 
 
@@ -703,8 +743,8 @@ def _logistic(step, t, scope, say, tail) -> Told | None:
     linear = inner.args[0]
     t.define(z, linear)
     t.define(yhat, inner.func(z))
-    inside = t.rename(outer_step, {**scope, p["u"]: yhat})
-    t.rename(activation_step, {**scope, dict(inner_step.parts)["u"]: z})
+    inside = t.rename(outer_step, _scoped(scope, p["u"], yhat))
+    t.rename(activation_step, _scoped(scope, dict(inner_step.parts)["u"], z))
     loss = _mapped(p["outer"], inside)
     outer_rate = _mapped(outer_step.result, inside)
     course = _course_loss_rate(loss, yhat)
@@ -712,7 +752,12 @@ def _logistic(step, t, scope, say, tail) -> Told | None:
     rate_z = yhat * (1 - yhat)
     rate_w = _mapped(linear_step.result, scope)
     name = sp.Symbol(t.subject.name or "L")
+    # The chain named first: the loss as a function of y^, y^ of z, z of w.
+    heading = t.line("chain", _mapped(step.expr, scope), wrt, (), (
+        Part("outer", None, sp.Function(name.name)(yhat)), Part("inner", yhat, inner.func(z)),
+        Part("name", z, linear)), say)
     lines = [
+        heading,
         t.line("difference", loss, yhat, _forms(outer_rate, rate_yhat), (), Say("leibniz", name)),
         t.line("sigmoid", inner.func(z), z, (rate_z,), (), Say("leibniz", yhat)),
         t.line(lead_rule(linear_step), linear, wrt, (rate_w,), (), Say("leibniz", z)),
@@ -725,7 +770,7 @@ def _logistic(step, t, scope, say, tail) -> Told | None:
     else:
         cancelled = sp.factor_terms(sp.cancel(value(product)))
     forms = _forms(product, cancelled, *_tail(step, scope, tail))
-    lines.append(t.line("chain", _mapped(step.expr, scope), wrt, forms, (), say))
+    lines.append(t.line("chain", _mapped(step.expr, scope), wrt, forms, (), say, titled=False))
     return Told(tuple(lines), forms[-1])
 
 
@@ -802,7 +847,7 @@ def _full_chain(step, t, scope, say) -> Told:
     p = dict(step.parts)
     inner = _mapped(p["inner"], scope)
     u = t.inner(inner)
-    inside = t.rename(outer_step, {**scope, p["u"]: u})
+    inside = t.rename(outer_step, _scoped(scope, p["u"], u))
     parts = [Part("outer", None, _mapped(p["outer"], inside)), Part("inner", u, inner)]
     outer = _full(outer_step, t, inside, Say("bracket"))
     rate = _full(inner_step, t, scope, Say("prime", u))
@@ -811,10 +856,12 @@ def _full_chain(step, t, scope, say) -> Told:
 
 
 def _heading_lines(t, step, scope, say, parts, before, forms) -> Told:
+    """A heading naming the parts (a rule without parts to name has none),
+    the parts' lines, then the rule once more with its formula filled in."""
     of, wrt = _mapped(step.expr, scope), _mapped(step.wrt, scope)
-    heading = t.line(step.rule, of, wrt, (), parts, say)
-    closing = t.line(step.rule, of, wrt, forms, (), say, titled=False)
-    return Told((heading, *before, closing), forms[-1])
+    heading = (t.line(step.rule, of, wrt, (), parts, say),) if parts else ()
+    closing = t.line(step.rule, of, wrt, forms, (), say)
+    return Told((*heading, *before, closing), forms[-1])
 
 
 def _full_factors(step, t, scope, say) -> Told:
@@ -823,7 +870,7 @@ def _full_factors(step, t, scope, say) -> Told:
     a, b = t.fresh(PART_LETTERS), t.fresh(PART_LETTERS)
     heading = [Part("name", a, f), Part("name", b, g)]
     parts, before, (df, dg) = _full_parts(step, t, scope, [(a, None), (b, None)])
-    shown = dot(f, dg) + dot(g, df) if step.rule == "product" else _quotient_form(f, g, df, dg)
+    shown = _product_form(f, g, df, dg) if step.rule == "product" else _quotient_form(f, g, df, dg)
     forms = _forms(shown, _mapped(step.result, scope))
     return _heading_lines(t, step, scope, say, heading + parts, before, forms)
 
@@ -860,7 +907,7 @@ def _full_multivariable_chain(step, t, scope, say) -> Told:
         before += [*f_x.lines, *x_rate.lines]
         terms.append(dot(f_x.value, x_rate.value))
     paths = {x: _mapped(x_t, scope) for x, x_t in step.bindings}
-    shown = sp.Add(*terms)
+    shown = _in_order(*terms)
     forms = _forms(shown, shown.xreplace(paths), _mapped(step.result, scope))
     return _heading_lines(t, step, scope, say, parts, before, forms)
 
@@ -1027,8 +1074,11 @@ def _cross_entropy(subject: Subject, t: _Teller) -> list[Line] | None:
         forms = _cross_entropy_instance(K, tuple(labels), tuple(yhats), logits.index(tree.wrt) + 1)
         instances.append(t.line("multivariable_chain", tree.expr, tree.wrt, forms, (), Say("asked", target=k)))
     i, _ = _INDICES
-    general_line = Line("multivariable_chain", loss_general, sp.IndexedBase("z")[i], general,
-                        (Part("by", None, None, rule="softmax"), Part("given", None, given)),
+    _, j = _INDICES
+    Z, YHAT = sp.IndexedBase("z"), sp.IndexedBase("yhat")
+    general_line = Line("multivariable_chain", loss_general, Z[i], general,
+                        (Part("name", YHAT[j], GeneralSoftmax(Z[j])), Part("by", None, None, rule="softmax"),
+                         Part("given", None, given)),
                         notation="leibniz", name=name, partial=True, instances=tuple(instances))
     lines = [general_line]
     for k, tree in enumerate(trees):
@@ -1172,8 +1222,12 @@ class _Known:
             mapping = dict(scope)
             derivatives |= {(node.expr.xreplace(mapping), node.wrt.xreplace(mapping), node.result.xreplace(mapping))
                             for node in subtree.walk()}
+        if len(_VALUES) >= _VALUES_LIMIT:
+            _VALUES.clear()
         for tree in subject.trees:
             for node in tree.walk():
+                # The step engine never builds a shown form: each expression is its own value.
+                _VALUES[node.expr], _VALUES[node.result] = node.expr, node.result
                 derivatives.add((node.expr, node.wrt, node.result))
                 derivatives.update((node.expr, node.wrt, form) for role, form in node.parts if role == "via")
                 if node.rule == "first_principles":
@@ -1195,7 +1249,6 @@ def verify(narration: Narration, subject: Subject, points: list[dict]) -> Verdic
     with the oracle; helper variables substituted back). `subject`'s trees
     must have passed the oracle (`check.check_tree`) at the same points."""
     known = _Known.of(subject, narration.renamed)
-    _plain_trees(subject.trees)
     # With the helpers' values, computed when a form first needs a numeric check.
     helper_points = functools.cache(lambda: _helper_points(narration, points))
     for line in narration.lines:
@@ -1250,16 +1303,12 @@ def _verify_line(narration, line: Line, known: _Known, helper_points) -> Verdict
     return Verdict(False, f"{where}: {verdict.detail}")
 
 
-# Closed numbers need no point; the oracle's comparisons still ask for a few.
-_NO_POINT = [{}, {}, {}]
-
-
 def _verify_values(narration, line: Line, known: _Known) -> Verdict:
     """Each form is the derivative's value at the point: equal to the value
     the oracle confirmed, else confirmed by a numeric derivative there."""
     point = dict(line.at)
     of = narration.back(line.of)
-    shown = [narration.back(value(form)).xreplace(point) for form in line.forms]
+    shown = [narration.evaluated(form).xreplace(point) for form in line.forms]
     if any(v.free_symbols for v in shown):
         return Verdict(False, "a value still has a variable")
     anchors = [v for v in shown if (line.of, line.wrt, line.at, v) in known.values]
@@ -1267,10 +1316,29 @@ def _verify_values(narration, line: Line, known: _Known) -> Verdict:
         if not value_agrees(of, line.wrt, shown[-1], point):
             return Verdict(False, f"{sp.sstr(line.forms[-1])} is not the derivative there")
         anchors = [shown[-1]]
+    anchor = _number(anchors[0])
     for v, form in zip(shown, line.forms):
-        if v not in anchors and not expressions_agree(anchors[0], v, _NO_POINT).ok:
+        if v not in anchors and not _equal_numbers(anchor, _number(v)):
             return Verdict(False, f"{sp.sstr(form)} is not the derivative there")
     return Verdict(True)
+
+
+def _number(expr: sp.Expr):
+    """A closed form's value at the oracle's precision (None: undefined)."""
+    fn = numeric_function((), expr)
+    if fn is None:
+        return None
+    with mpmath.workdps(DIGITS):
+        try:
+            out = fn()
+        except (ZeroDivisionError, ValueError, OverflowError):
+            return None
+    return out if isinstance(out, mpmath.mpf) and mpmath.isfinite(out) else None
+
+
+def _equal_numbers(a, b) -> bool:
+    """Equal within the oracle's relative tolerance."""
+    return a is not None and b is not None and abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b))
 
 
 def _verify_claim(narration, of, wrt, forms, known: _Known, helper_points) -> Verdict:
@@ -1280,21 +1348,23 @@ def _verify_claim(narration, of, wrt, forms, known: _Known, helper_points) -> Ve
     difference quotient of `of`, each equals the next for h != 0, and the
     last at h = 0 is the form after the limits."""
     keep = wrt
-    raw_of, raw = of, [value(form) for form in forms]
-    if all((raw_of, wrt, r) in known.derivatives for r in raw):
-        return Verdict(True)  # each form is a result the oracle confirmed, in the tree's own variables
-    of = narration.back(of, keep)
-    values = [narration.back(v, keep) for v in raw]
+    # A form that is one of the tree's own expressions (no shown product in
+    # it) may be a result the oracle confirmed, as written.
+    raw = [(of, wrt, form) in known.derivatives and _VALUES.get(form) is form for form in forms]
+    if all(raw):
+        return Verdict(True)
+    backed_of = narration.back(of, keep)
+    values = [narration.evaluated(form, keep) for form in forms]
     limits = [v for v in values if isinstance(v, sp.Limit)]
     values, raw = values[len(limits):], raw[len(limits):]
     shown = forms[len(limits):]
     if not values:
         return Verdict(False, "a limit is never taken")
-    confirmed = [known.derivative(raw_of, wrt, r, (of, wrt, v)) for r, v in zip(raw, values)]
+    of = backed_of
+    confirmed = [r or (of, wrt, v) in known.derivatives for r, v in zip(raw, values)]
     if all(confirmed) and not limits:
         return Verdict(True)
-    needed = set().union(of.free_symbols, *(v.free_symbols for v in values), {wrt})
-    pts = [{s: p[s] for s in p if s in needed or s in narration.variables} for p in helper_points()]
+    pts = helper_points()
     if not any(confirmed):
         verdict = derivative_agrees(of, wrt, values[0], pts)
         if not verdict.ok:

@@ -28,7 +28,7 @@ from .narrate import DEFAULT_POLICY, Narration
 from .rules import RULES
 from .sheet import Problem, Sheet
 from .steps import Step
-from .writers import answer_rows, json_lines, latex_blocks
+from .writers import ROW, answer_rows, json_lines, latex_blocks, width
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -117,6 +117,10 @@ def matrix_latex(entries: list[str], width: int) -> str:
         " & ".join(r"\displaystyle " + entry for entry in row) for row in rows)
 
 
+# What "Problem 12 (medium, 16 rule applications)" takes of a line, in `writers.width` units.
+HEADING_WIDTH = 40
+
+
 def _asker(problem: Problem):
     """The LaTeX question of each derivative asked (-1: the whole Jacobian),
     as the key's left-hand sides name them."""
@@ -151,6 +155,8 @@ def problem_context(problem: Problem, level: str = DEFAULT_POLICY) -> dict:
         "topic": ex.topic,
         "steps": problem.steps,
         "prompt": prompt(ex),
+        # The function starts a line of its own when it would not fit beside the heading.
+        "prompt_break": width(prompt(ex)) + HEADING_WIDTH > ROW,
         "domain": ex.domain.statement(ex.variables),
         "note": ex.note,
         "questions": _questions(ex, problem),

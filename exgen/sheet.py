@@ -424,6 +424,7 @@ def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
         except Exception:  # BudgetExceeded, or an error the slot's own search may never reach
             return Guess(None, attempt)
         if problem is not None:
+            problem.key(options.key_level)  # narrated here, in parallel; remembered by the problem
             return Guess(problem, attempt + 1)
     return Guess(None, ATTEMPTS_PER_PROBLEM)
 

@@ -17,7 +17,7 @@ from typing import Callable
 import sympy as sp
 
 from .forms import plain, tex
-from .narrate import Line, Named, Narration, named, phrase, value
+from .narrate import Line, Named, Narration, named, phrase
 from .textprint import text
 
 # ---------------------------------------------------------------------------
@@ -376,7 +376,8 @@ def json_line(line: Line, narration: Narration, asked: Asked | None = None) -> d
         "wrt": line.wrt.name if isinstance(line.wrt, sp.Symbol) else str(line.wrt),
         # Each form's value (shown products multiplied out): the strings the
         # key's own check substituted and evaluated.
-        "forms": [plain(narration.back(value(form), keep)) for form in line.forms],
+        # (a line at a point: the value there).
+        "forms": [plain(narration.evaluated(form, keep).xreplace(dict(line.at))) for form in line.forms],
     }
     if line.at:
         out["at"] = {s.name: int(a) if a.is_Integer else sp.sstr(a) for s, a in line.at}
