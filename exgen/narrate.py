@@ -39,7 +39,7 @@ table lookup and a composite goes through "chain".
 
 import functools
 import itertools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import mpmath
@@ -765,8 +765,11 @@ def _logistic(step, t, scope, say, tail) -> Told | None:
     product = dot(rate_yhat, rate_z, rate_w)
     if course is not None:  # y^(1 - y^) cancels: (y^ - y) times the rest
         label, scale = course[1:]
-        factor = rate_w * scale
-        cancelled = yhat - label if factor == 1 else sp.Mul(factor, yhat - label, evaluate=False)
+        # k (y^ - y) / ln 2 as written: SymPy multiplies k into the sum unless a third factor is there.
+        if scale != 1:
+            cancelled = sp.Mul(rate_w, yhat - label, scale)
+        else:
+            cancelled = yhat - label if rate_w == 1 else sp.Mul(rate_w, yhat - label, evaluate=False)
     else:
         cancelled = sp.factor_terms(sp.cancel(value(product)))
     forms = _forms(product, cancelled, *_tail(step, scope, tail))

@@ -136,8 +136,8 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def problem_hash(problem) -> str:
-    return _digest(json.dumps(problem_json(problem), sort_keys=True).encode())
+def problem_hash(problem, level: str) -> str:
+    return _digest(json.dumps(problem_json(problem, level), sort_keys=True).encode())
 
 
 def manifest(options: SheetOptions, sheets, files: dict[str, bytes], pdf: bool, students=()) -> bytes:
@@ -148,7 +148,7 @@ def manifest(options: SheetOptions, sheets, files: dict[str, bytes], pdf: bool, 
         "pdf": pdf,
         **({"roster": [{"id": s.id, "name": s.name} for s in students]} if students else {}),
         "problems": [{"version": s.version or "A", "number": p.number, "topic": p.exercise.topic,
-                      "hash": problem_hash(p)} for s in sheets for p in s.problems],
+                      "hash": problem_hash(p, options.key_level)} for s in sheets for p in s.problems],
         "files": {name: data if isinstance(data, str) else _digest(data)
                   for name, data in sorted(files.items()) if name != MANIFEST},
     }
@@ -200,7 +200,7 @@ def verify(folder: Path, template_dir: Path | None = None) -> Verification:
     if data.get("exgen_version") != __version__ or data.get("sympy_version") != sympy.__version__:
         lines.append(f"made with exgen {data.get('exgen_version')} and SymPy {data.get('sympy_version')}; "
                      f"this is exgen {__version__} with SymPy {sympy.__version__}")
-    now = {(s.version or "A", p.number): problem_hash(p) for s in sheets for p in s.problems}
+    now = {(s.version or "A", p.number): problem_hash(p, options.key_level) for s in sheets for p in s.problems}
     for entry in data["problems"]:
         key = (entry["version"], entry["number"])
         same = now.get(key) == entry["hash"]

@@ -6,11 +6,16 @@ variable is an error, never a blank on a printed page. Math enters templates
 already printed by `forms.tex`; user prose goes through the `escape` filter
 (pylatex's `escape_latex`).
 
+The keys are the problems' narrations (`narrate.py`) at the sheet's key
+level, printed by the LaTeX writer (`writers.py`) for the templates and by
+the JSON writer for sheet.json's `lines`.
+
 Template variables (all documents):
   title, date, code, seed, count, difficulty: the sheet's options (prose is
-      raw; templates escape it)
+      raw; templates escape it); key: the key level
   problems: list of dicts with number, level, topic, steps, prompt, domain,
-      answer, lines (guidebook only: the derivation, see `derivation_lines`)
+      note, questions, blocks (the key: a phrase and the rows of an align*),
+      answers (the final answers as inline math)
   rules: rows {title, function, derivative} of every rule the sheet uses
 """
 
@@ -156,7 +161,7 @@ def problem_context(problem: Problem, level: str = DEFAULT_POLICY) -> dict:
         "steps": problem.steps,
         "prompt": prompt(ex),
         # The function starts a line of its own when it would not fit beside the heading.
-        "prompt_break": width(prompt(ex)) + HEADING_WIDTH > ROW,
+        "prompt_break": width(prompt(ex)) + width(ex.note) + HEADING_WIDTH > ROW,
         "domain": ex.domain.statement(ex.variables),
         "note": ex.note,
         "questions": _questions(ex, problem),

@@ -336,8 +336,3 @@ _PRINTER = TextPrinter()
 def text(expr) -> str:
     """`expr` in the course's notation, as plain Unicode."""
     return _PRINTER.doprint(expr)
-
-
-def symbol_text(name: str) -> str:
-    """A variable's name as `text` prints it (yhat3 -> ŷ₃)."""
-    return text(sp.Symbol(name))

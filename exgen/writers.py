@@ -24,9 +24,10 @@ from .textprint import text
 # How wide printed math is
 # ---------------------------------------------------------------------------
 
-# Widths in units of an average letter of 11 pt math (about 5.5 pt): the
-# text block is 481 pt, so a display row holds about 85 such units.
-ROW = 80
+# Widths in units of an average letter of 11 pt math (measured: 6.0 to 6.6
+# pt in displays): the text block is 481 pt, about 76 units; a row keeps a
+# margin for the left side's alignment and a box.
+ROW = 72
 _COMMAND_WIDTH = {"cdot": 1.6, "quad": 2.0, "qquad": 4.0, "left": 0.0, "right": 0.0, "big": 0.0, "Big": 0.0,
                   "bigl": 0.0, "bigr": 0.0, "displaystyle": 0.0, "mathbf": 0.0, "mathrm": 0.0, "text": 0.0,
                   "operatorname": 0.0, "hat": 0.0, "nabla": 1.2, "ldots": 2.0, "dots": 2.0, "leq": 1.8,
@@ -108,13 +109,22 @@ def width(latex: str) -> float:
 # ---------------------------------------------------------------------------
 
 _TOKENS = re.compile(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\left[(\[.|]|\\right[)\].|]|\\left\\\{|\\right\\\}|[{}]"
-                     r"| \+ | - | \\cdot ")
+                     r"| \+ | - | \\cdot | (?=[\\A-Za-z0-9(])")
+# A command with its sub- and superscripts (\ln^{2}, \log_{2}): what follows is its argument.
+_COMMAND_BEFORE = re.compile(r"\\[A-Za-z]+(?:[_^](?:\{[^{}]*\}|[A-Za-z0-9]))*$")
+
+
+# The operator of factors written side by side: nothing within a row, a dot
+# at the start of the row that continues them.
+_SIDE_BY_SIDE = "side by side"
 
 
 def _pieces(latex: str) -> list[tuple[str, str]]:
-    """`latex` cut at its top-level + and - (else at its top-level products):
-    [(operator, piece), ...], the first operator empty."""
-    for kinds in ((" + ", " - "), (r" \cdot ",)):
+    """`latex` cut at its top-level + and - (else at its top-level products,
+    written with a dot or side by side): [(operator, piece), ...], the first
+    operator empty; a product cut where its factors stood side by side
+    continues with a dot."""
+    for kinds in ((" + ", " - "), (r" \cdot ",), (" ",)):
         depth, cuts = 0, []
         for match in _TOKENS.finditer(latex):
             token = match.group()
@@ -123,12 +133,14 @@ def _pieces(latex: str) -> list[tuple[str, str]]:
             elif token == "}" or token.startswith((r"\right", r"\end")):
                 depth -= 1
             elif depth == 0 and token in kinds and match.start() > 0:
+                if token == " " and _COMMAND_BEFORE.search(latex, 0, match.start()):
+                    continue  # \ln x: a function and its argument stay together
                 cuts.append(match)
         if cuts:
             out, start, operator = [], 0, ""
             for cut in cuts:
                 out.append((operator, latex[start:cut.start()].strip()))
-                operator, start = cut.group().strip(), cut.end()
+                operator, start = cut.group().strip() or _SIDE_BY_SIDE, cut.end()
             out.append((operator, latex[start:].strip()))
             return out
     return [("", latex)]
@@ -155,15 +167,17 @@ def broken(latex: str, room: float, rest: float = ROW - 6) -> list[str]:
         used += wide
     rows.append([current, limit])
     out = []
-    for row, limit in rows:
-        text = " ".join(" ".join(p for p in pair if p) for pair in row)
+    for n, (row, limit) in enumerate(rows):
+        words = []
+        for k, (operator, piece) in enumerate(row):
+            if operator == _SIDE_BY_SIDE:
+                operator = r"\cdot" if k == 0 else ""
+            words += [operator, piece] if operator else [piece]
         if len(row) == 1 and width(row[0][1]) > limit:
-            operator, piece = row[0]
-            inner = broken(piece, limit - 2, rest)
-            text_rows = [(operator + " " + inner[0]).strip()] + inner[1:]
-            out += text_rows
+            inner = broken(row[0][1], limit - 2, rest)
+            out += [" ".join(words[:-1] + [inner[0]])] + inner[1:]
         else:
-            out.append(text)
+            out.append(" ".join(words))
     return out
 
 

@@ -447,3 +447,22 @@ def test_twenty_seeds_average_at_most_four_tenths_of_a_page_per_problem(tmp_path
         pages += len(_pages(out / "guidebook.pdf"))
         problems += 20
     assert pages / problems <= 0.4
+
+
+@pytest.mark.tex
+@pytest.mark.parametrize("level", ["worked", "full"])
+def test_no_line_of_any_topic_runs_into_the_margin(tmp_path, tex, level):
+    """Long forms break at + and - (else between factors) instead of being
+    shrunk; nothing runs past the text block."""
+    from exgen.compile import compile_one
+    from exgen.render import render_documents
+
+    every = tuple(Section(f"{name} {lvl}", 1, lvl, (name,)) for name in sorted(TOPICS) for lvl in TOPICS[name].levels)
+    sheet = build_sheet(SheetOptions(count=0, seed=13, sections=every, key_level=level))
+    path = tmp_path / "guidebook.tex"
+    path.write_text(render_documents(sheet)["guidebook.tex"])
+    compile_one(tex, path, preload=False)
+    log = path.with_suffix(".log").read_text(errors="replace")
+    overfull = [float(m) for m in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+    assert all(width < 3 for width in overfull), overfull
+    assert not SHRINKING.search(path.read_text())
