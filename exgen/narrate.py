@@ -299,15 +299,14 @@ class Narration:
         memo = self._backed
         out = memo.get(("value", form, keep))
         if out is None:
-            if _VALUES.get(form) is form:  # no shown form inside: substitute only
-                out = self.back(form, keep)
-            elif isinstance(form, Shown) or form.is_Add or form.is_Mul:
+            if isinstance(form, Shown):
                 # The parts first, then one product or sum of them (rebuilding
                 # a shown form around substituted parts costs twice).
-                parts = [self.evaluated(a, keep) for a in form.args]
-                out = form.combine(parts) if isinstance(form, Shown) else form.func(*parts)
+                out = form.combine([self.evaluated(a, keep) for a in form.args])
             else:
-                out = value(self.back(form, keep))
+                # (Only a shown form is rebuilt: a sum or product as the tree
+                # holds it, 2 (w_0 + 4), keeps its form.)
+                out = self.back(value(form), keep)
             memo["value", form, keep] = out
         return out
 

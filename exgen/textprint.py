@@ -46,6 +46,7 @@ FUNCTIONS: dict[str, TextFunction] = {
     "acos": TextFunction("arccos"),
     "atan": TextFunction("arctan"),
     "Abs": TextFunction("abs", "after"),
+    "GeneralSoftmax": TextFunction("σ", "after"),  # sigma(z_i) for a general index (narrate.py)
 }
 
 # Symbol names of the ML topics as the course writes them.
@@ -281,7 +282,7 @@ class TextPrinter(RememberingPrinter, StrPrinter):
                 out.append("-")
                 continue
             printed = self._print(factor)
-            if factor.is_Add or isinstance(factor, sp.Piecewise) or type(factor).__name__ == "Dot" or (
+            if factor.is_Add or isinstance(factor, sp.Piecewise) or type(factor).__name__ in ("Dot", "InOrder") or (
                     i and factor.could_extract_minus_sign()):
                 printed = "(%s)" % printed
             out.append(printed)
@@ -294,7 +295,7 @@ class TextPrinter(RememberingPrinter, StrPrinter):
         out = self._print(expr.args[0])
         for term in expr.args[1:]:
             if type(term).__name__ == "Dot" and term.args[0] == -1:
-                rest = sp.Mul(*term.args[1:]) if len(term.args) > 2 else term.args[1]
+                rest = term.func(*term.args[1:]) if len(term.args) > 2 else term.args[1]
                 out += " - " + ("(%s)" % self._print(rest) if rest.is_Add else self._print(rest))
             elif term.could_extract_minus_sign():
                 out += " - " + self._print(-term)
