@@ -28,9 +28,12 @@ letter for two functions; `Narration.helpers` records what each stands for.
 Every line is checked (`verify`) before anything is printed: each form must
 equal the derivative the line states and the form before it, numerically
 with the oracle of `check.py`, helper variables substituted back. So is
-every derivative a line folds into its phrase ("u' = 2x"). A narration that
-fails is treated like a candidate that fails the oracle: the sheet drops
-the candidate (`sheet.py`), `exgen solve` refuses to print.
+every derivative a line folds into its phrase ("u' = 2x"). The derivation
+itself passed the oracle before it was narrated, so a line that fails is a
+bug in the narration: `checked_key` raises `KeyFailedCheck` and nothing is
+printed (`exgen make` stops with the error; `exgen solve` refuses). Keys are
+narrated after the problems are chosen, so the level printed never changes
+which problems a sheet has.
 
 To narrate a new structural rule, add a narrator to `WORKED` and `FULL`;
 one-argument function rules (sin, sigmoid, ...) need nothing: a leaf is a
@@ -157,7 +160,8 @@ def dot(*factors: sp.Expr) -> sp.Expr:
 
 # Each expression's value (`value`), remembered. Seeded with the derivation's
 # own expressions (`_Known.of`), which hold no shown form: a form built
-# around them is then evaluated without walking into them. Forgotten at
+# around them is then evaluated without walking into them (this halved the
+# calls of checking a key, measured on the bench's sheets). Forgotten at
 # `_VALUES_LIMIT` entries.
 _VALUES: dict = {}
 _VALUES_LIMIT = 50_000
@@ -201,7 +205,8 @@ class Part:
     "derivative" (the derivative of `of` by `wrt` is expr, written as
     `notation` of name; `rule` when more than a table lookup gave it),
     "factor" (a constant factor), "path" (x = x(t)), "define" (name = expr,
-    a shorthand such as S), "rewrite" (of = expr), "by" (`rule` on expr)."""
+    a shorthand such as S), "rewrite" (of = expr), "by" (`rule` on expr, or
+    with `rule` when expr is None), "given" (a fact the line uses)."""
 
     role: str
     name: sp.Expr | None
@@ -270,6 +275,9 @@ class Subject:
 
 @dataclass(frozen=True)
 class Narration:
+    """A problem's key: its lines under `policy`, and what their helper
+    variables stand for."""
+
     policy: str
     lines: tuple[Line, ...]
     # Every helper variable and the expression it stands for (in the
@@ -284,20 +292,20 @@ class Narration:
         """`expr` with every helper variable but `keep` replaced by what it stands for."""
         if not self.helpers or not isinstance(expr, sp.Basic):
             return expr
-        memo = self._backed
-        out = memo.get((expr, keep))
+        backed, mappings, _ = self._memo
+        out = backed.get((expr, keep))
         if out is None:
-            mapping = memo.get(keep)
+            mapping = mappings.get(keep)
             if mapping is None:
-                mapping = memo[keep] = _resolved(self.helpers, keep)
-            out = memo[expr, keep] = expr.xreplace(mapping)
+                mapping = mappings[keep] = _resolved(self.helpers, keep)
+            out = backed[expr, keep] = expr.xreplace(mapping)
         return out
 
     def evaluated(self, form: sp.Basic, keep: sp.Expr | None = None) -> sp.Basic:
         """The form's value with the helpers but `keep` substituted back: what
         the checks evaluate and sheet.json prints."""
-        memo = self._backed
-        out = memo.get(("value", form, keep))
+        memo = self._memo[2]
+        out = memo.get((form, keep))
         if out is None:
             if isinstance(form, Shown):
                 # The parts first, then one product or sum of them (rebuilding
@@ -307,13 +315,14 @@ class Narration:
                 # (Only a shown form is rebuilt: a sum or product as the tree
                 # holds it, 2 (w_0 + 4), keeps its form.)
                 out = self.back(value(form), keep)
-            memo["value", form, keep] = out
+            memo[form, keep] = out
         return out
 
     @functools.cached_property
-    def _backed(self) -> dict:
-        """Forms already substituted back (the checks and sheet.json substitute the same ones)."""
-        return {}
+    def _memo(self) -> tuple[dict, dict, dict]:
+        """Forms substituted back, the substitutions by kept variable, and
+        forms evaluated (the checks and sheet.json ask for the same ones)."""
+        return {}, {}, {}
 
     def lines_for(self, target: int) -> tuple[Line, ...]:
         """The concrete lines of one derivative asked (sheet.json's `lines`)."""
@@ -422,6 +431,9 @@ class Told:
 
 
 class _Teller:
+    """One problem's narration as it is told: the names taken, the helper
+    variables defined, the subtrees renamed."""
+
     def __init__(self, subject: Subject, policy: str):
         self.subject = subject
         self.policy = policy
@@ -1239,10 +1251,6 @@ class _Known:
         values = {(tree.expr, tree.wrt, subject.at, v) for tree, v in zip(subject.trees, subject.values)}
         return _Known(frozenset(derivatives), frozenset(values), frozenset(equal))
 
-    def derivative(self, of, wrt, form, backed: tuple) -> bool:
-        """Is the claim confirmed: as written (in the tree's own helper
-        variables) or with the helpers substituted back?"""
-        return (of, wrt, form) in self.derivatives or backed in self.derivatives
 
 
 def verify(narration: Narration, subject: Subject, points: list[dict]) -> Verdict:

@@ -12,6 +12,7 @@ a row (without one it prints as name(argument), which is still readable).
 
 import functools
 from dataclasses import dataclass
+from typing import Callable
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -23,20 +24,25 @@ from .forms import RememberingPrinter
 
 @dataclass(frozen=True)
 class TextFunction:
-    """How one function prints: its name, and how a power of it is written
-    ("prefix": tanh²(u), as textbooks write trigonometric powers; "wrap":
-    (ln x)², so that ln x² and log₃(u)⁴ are never printed)."""
+    """How one function prints: its name (or `head`, the name for a call,
+    e.g. log₃ for log(u, 3)), the argument it shows (`argument`: softmax's
+    i-th logit), and how a power of it is written ("prefix": tanh²(u), as
+    textbooks write trigonometric powers; "after": σ(u)²; "wrap": (ln x)²,
+    so that ln x² and log₃(u)⁴ are never printed)."""
 
     name: str
     power: str = "wrap"
+    head: Callable | None = None
+    argument: Callable | None = None
 
 
 # Keyed by the SymPy class name (the lead's rule registry can add rows here).
 FUNCTIONS: dict[str, TextFunction] = {
     "log": TextFunction("ln"),
-    "log_base": TextFunction("log"),  # with the base as a subscript: log₃
+    "log_base": TextFunction("log", head=lambda expr: "log" + (_subscript(str(expr.args[1])) or "_%s" % expr.args[1]),
+                             argument=lambda expr: expr.args[0]),
     "sigmoid": TextFunction("σ", "after"),
-    "softmax": TextFunction("σ", "after"),
+    "softmax": TextFunction("σ", "after", argument=lambda expr: expr.logits[expr.index - 1]),
     "ReLU": TextFunction("ReLU", "after"),
     "sin": TextFunction("sin", "prefix"),
     "cos": TextFunction("cos", "prefix"),
@@ -211,20 +217,13 @@ class TextPrinter(RememberingPrinter, StrPrinter):
     def _print_Function(self, expr, power: str = ""):
         if isinstance(expr, AppliedUndef):
             return "%s%s(%s)" % (expr.func.__name__, power, ", ".join(self._print(a) for a in expr.args))
-        kind = type(expr).__name__
-        row = FUNCTIONS.get(kind)
-        if kind == "log_base":
-            u, k = expr.args
-            base = _subscript(str(k)) if k.is_Integer else None
-            head = "log" + (base if base else "_%s" % self._print(k))
-            return head + power + self._argument(u)
-        if kind == "softmax":
-            return "σ%s(%s)" % (power, self._print(expr.logits[expr.index - 1]))
+        row = FUNCTIONS.get(type(expr).__name__)
         if row is None:
-            return "%s%s(%s)" % (kind, power, ", ".join(self._print(a) for a in expr.args))
-        (arg,) = expr.args
+            return "%s%s(%s)" % (type(expr).__name__, power, ", ".join(self._print(a) for a in expr.args))
+        head = row.head(expr) if row.head else row.name
+        (arg,) = (row.argument(expr),) if row.argument else expr.args
         # ln x and sin x without brackets, as printed textbooks do; σ(x) and ReLU(x) with.
-        return row.name + power + self._argument(arg, bare_symbol=row.power != "after")
+        return head + power + self._argument(arg, bare_symbol=row.power != "after")
 
     def _print_Max(self, expr):
         return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
