@@ -14,6 +14,8 @@ import re
 
 import sympy as sp
 from sympy.core.function import AppliedUndef, DefinedFunction
+from sympy.core.relational import Relational
+from sympy.functions.elementary.piecewise import ExprCondPair
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -146,8 +148,8 @@ def _without_assumptions(expr: sp.Basic) -> sp.Basic:
     copy = _rebuilt(expr)
     if copy is not None:
         return copy
-    # Other heads (Piecewise, Derivative, ...) are rare: SymPy's own way,
-    # which clears SymPy's whole cache twice (entering and leaving evaluate).
+    # Other heads are rare: SymPy's own way, which clears SymPy's whole
+    # cache twice (entering and leaving evaluate).
     # Only symbols that have assumptions are replaced: xreplace rebuilds
     # whatever holds a replaced symbol, even by itself, and a sum rebuilt
     # unevaluated prints a factor 1.
@@ -176,7 +178,7 @@ def _rebuilt(expr: sp.Basic) -> sp.Basic | None:
     if not expr.args:
         return expr
     container = isinstance(expr, _CONTAINERS)
-    if not container and not _rebuilds_exactly(expr):
+    if not (container or isinstance(expr, _FLAGGED) or _rebuilds_exactly(expr)):
         return None
     args = tuple(_rebuilt(a) for a in expr.args)
     if any(a is None for a in args):
@@ -189,7 +191,10 @@ def _rebuilt(expr: sp.Basic) -> sp.Basic | None:
 # Heads whose constructors rebuild exactly what they are given (no evaluate
 # flag, nothing to evaluate): the limits, tuples, matrices, sums and indexed
 # symbols a key prints. Rebuilt here they never take SymPy's slow way above.
-_CONTAINERS = (sp.Tuple, sp.Limit, sp.ImmutableDenseMatrix, sp.Sum, sp.Indexed, sp.IndexedBase)
+_CONTAINERS = (sp.Tuple, sp.Limit, sp.ImmutableDenseMatrix, sp.Sum, sp.Indexed, sp.IndexedBase, ExprCondPair)
+# Heads that rebuild exactly given evaluate=False, like sums and products: a
+# ReLU's piecewise derivative and its conditions, f'(x) of the general rules.
+_FLAGGED = (sp.Piecewise, sp.Derivative, Relational)
 
 
 def exact_dumps(obj) -> bytes:
