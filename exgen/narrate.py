@@ -655,8 +655,14 @@ def _worked_constant_multiple(step, t, scope, say, tail) -> Told:
     of = _mapped(step.expr, scope)
     inner_of = _mapped(step.substeps[0].expr, scope)
     mine = [i for i, line in enumerate(lines) if line.of == inner_of and line.notation == say.notation
-            and line.name == say.name and line.target == say.target]
-    first, last = mine[0], mine[-1]
+            and line.name == say.name and line.target == say.target and line.forms]
+    if not mine:  # f told some other way: k f' on a line of its own
+        forms = _forms(dot(k, told.value), *_tail(step, scope, tail))
+        closing = t.line("constant_multiple", of, _mapped(step.wrt, scope), forms, (Part("factor", None, k),), say)
+        return Told(tuple(lines) + (closing,), forms[-1])
+    first = next(i for i, line in enumerate(lines) if line.of == inner_of and line.notation == say.notation
+                 and line.name == say.name and line.target == say.target)
+    last = mine[-1]
     lines[first] = replace(lines[first], of=of, parts=lines[first].parts + (Part("factor", None, k),))
     closing = lines[last]
     forms = _forms(dot(k, closing.forms[0]), *_tail(step, scope, tail))
