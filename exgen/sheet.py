@@ -33,9 +33,9 @@ from .compose import Draft, Exercise, choose_domain
 from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
 from .forms import exact_dumps, plain, tex
 from .functions import log_base, to_elementary
+from .narrate import POLICIES, Narration, Subject, checked_key
 from .rules import RULES
 from .seeding import rng_for, short_code
-from .narrate import POLICIES, Narration, Subject, checked_key
 from .steps import Step, derive, finish
 from .topics import LEVELS, TOPICS, Topic
 
