@@ -37,6 +37,16 @@ def _split_topics(text: str | None) -> tuple[str, ...]:
     return expand(names)
 
 
+def _key_level(text: str) -> str:
+    from .narrate import POLICIES
+
+    if text not in POLICIES:
+        near = difflib.get_close_matches(text, list(POLICIES), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise ExgenError(f"unknown --key {text!r}{hint} (use {', '.join(POLICIES)})")
+    return text
+
+
 def _difficulty(text: str) -> str:
     from .sheet import DIFFICULTIES
 
@@ -78,6 +88,9 @@ def cli():
                    "canvas (canvas-qti.zip).")
 @click.option("--variants", default=None,
               help="With --export: N parallel variants of each problem, one drawn per student (default 1).")
+@click.option("--key", "key_level", default="worked", show_default=True,
+              help="How much the answer key shows: worked (a tutor's key), full (every rule application) or "
+                   "answers (a table of final answers).")
 @click.option("--roster", type=click.Path(path_type=Path), default=None,
               help="A class list (CSV, as Moodle, Canvas and others export it): one sheet per student.")
 @click.option("--id-column", default=None, help="The roster's id column, if not found by its usual names.")
@@ -94,8 +107,8 @@ def cli():
 @click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
 @click.pass_context
 def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, space, points, rules_table,
-         at_point, choices, exports, variants, roster, id_column, name_column, out, template_dir, jobs, no_pdf, force,
-         verbose):
+         at_point, choices, exports, variants, key_level, roster, id_column, name_column, out, template_dir, jobs,
+         no_pdf, force, verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
     from .config import load_config, options_with, replaced
     from .pipeline import make as make_sheets
@@ -108,7 +121,7 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
         "count": lambda: _integer("--count", count), "seed": lambda: _integer("--seed", seed),
         "difficulty": lambda: _difficulty(difficulty), "topics": lambda: _split_topics(topics),
         "title": lambda: title, "date": lambda: date, "versions": lambda: _integer("--versions", versions),
-        "shuffle": lambda: shuffle, "at_point": lambda: at_point,
+        "shuffle": lambda: shuffle, "at_point": lambda: at_point, "key_level": lambda: _key_level(key_level),
         "space": lambda: space.strip(), "points": lambda: _integer("--points", points),
         "rules_table": lambda: rules_table,
     }
@@ -315,10 +328,12 @@ class _ExpressionCommand(click.Command):
                    "--let \"x=cos(t)\" (repeat per variable); exgen derives dz/dt.")
 @click.option("--format", "fmt", type=click.Choice(["text", "latex", "json"]), default="text", show_default=True,
               help="text for the terminal, latex to paste into a document, json with the step tree.")
+@click.option("--key", "key_level", default="worked", show_default=True,
+              help="worked (a tutor's key), full (every rule application) or answers (the answer only).")
 @click.option("--order", default="1", show_default=True,
               help="2 or 3: the second or third derivative, stage by stage (with several --wrt variables, "
                    "2 gives the Hessian).")
-def solve(expression, wrt, lets, fmt, order):
+def solve(expression, wrt, lets, fmt, key_level, order):
     """Derive EXPRESSION rule by rule, checking every step.
 
     EXPRESSION is read as a calculus student writes it (quote it for the
@@ -353,7 +368,7 @@ def solve(expression, wrt, lets, fmt, order):
     """
     from .solving import solve_expression
 
-    solved = solve_expression(expression, wrt, tuple(lets), _integer("--order", order))
+    solved = solve_expression(expression, wrt, tuple(lets), _key_level(key_level), _integer("--order", order))
     if fmt == "json":
         click.echo(json.dumps(solved.as_json(), indent=2, ensure_ascii=False))
     elif fmt == "latex":

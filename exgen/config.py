@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 from .errors import ExgenError, read_user_text
+from .narrate import POLICIES
 from .sheet import DIFFICULTIES, MAX_COUNT, MAX_POINTS, SPACE, Section, SheetOptions
 from .topics import GROUPS, TOPICS, expand
 
@@ -25,6 +26,7 @@ seed = 3                     # same seed, same sheet, byte for byte
 versions = 1                 # 2..26 for parallel exam versions A, B, ...
 shuffle = false              # permute problem order in versions B, C, ...
 at_point = false             # ask for derivatives' values at a point
+key = "worked"               # the answer key: worked, full (every rule) or answers (a table)
 space = "4cm"                # working space below each problem (cm, mm, in, pt, em)
 points = 2                   # points per problem, printed beside it; the total in the header
 rules_table = false          # print the rule table for students on the sheet
@@ -53,7 +55,8 @@ points = 5                   # a section's own points per problem
 '''
 
 TOP_KEYS = {"title": str, "course": str, "instructor": str, "date": str, "seed": int, "versions": int,
-            "shuffle": bool, "at_point": bool, "space": str, "points": int, "rules_table": bool, "sections": list}
+            "shuffle": bool, "at_point": bool, "key": str, "space": str, "points": int, "rules_table": bool,
+            "sections": list}
 SECTION_KEYS = {"title": str, "count": int, "difficulty": str, "topics": list, "points": int}
 
 
@@ -104,6 +107,13 @@ def load_config(path: Path) -> dict:
                                       f"got {options['space']!r}")
     if "points" in options and not 0 <= options["points"] <= MAX_POINTS:
         fail(_line_of(text, "points"), f"points must be from 0 to {MAX_POINTS}, got {options['points']}")
+    if "key" in options:
+        level = options.pop("key")
+        if level not in POLICIES:
+            near = difflib.get_close_matches(level, list(POLICIES), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; use one of {', '.join(POLICIES)}"
+            fail(_line_of(text, "key"), f"unknown key {level!r}{hint}")
+        options["key_level"] = level
     starts = _section_lines(text)
     sections = []
     for number, table in enumerate(data.get("sections", [])):

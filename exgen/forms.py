@@ -14,6 +14,8 @@ import re
 
 import sympy as sp
 from sympy.core.function import AppliedUndef, DefinedFunction
+from sympy.core.relational import Relational
+from sympy.functions.elementary.piecewise import ExprCondPair
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -232,11 +234,17 @@ def _without_assumptions(expr: sp.Basic) -> sp.Basic:
     copy = _rebuilt(expr)
     if copy is not None:
         return copy
-    # Other heads (Piecewise, Derivative, ...) are rare: SymPy's own way,
-    # which clears SymPy's whole cache twice (entering and leaving evaluate).
+    # Other heads are rare: SymPy's own way, which clears SymPy's whole
+    # cache twice (entering and leaving evaluate).
+    # Only symbols that have assumptions are replaced: xreplace rebuilds
+    # whatever holds a replaced symbol, even by itself, and a sum rebuilt
+    # unevaluated prints a factor 1.
+    plain_symbols = {s: sp.Symbol(s.name) for s in expr.free_symbols
+                     if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy) and s != sp.Symbol(s.name)}
+    if not plain_symbols:
+        return expr
     with sp.evaluate(False):
-        return expr.xreplace({s: sp.Symbol(s.name) for s in expr.free_symbols
-                              if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)})
+        return expr.xreplace(plain_symbols)
 
 
 # Constructors that, given evaluate=False, build exactly what they build under
@@ -255,14 +263,24 @@ def _rebuilt(expr: sp.Basic) -> sp.Basic | None:
         return expr if isinstance(expr, sp.Dummy) else sp.Symbol(expr.name)
     if not expr.args:
         return expr
-    if not _rebuilds_exactly(expr):
+    container = isinstance(expr, _CONTAINERS)
+    if not (container or isinstance(expr, _FLAGGED) or _rebuilds_exactly(expr)):
         return None
     args = tuple(_rebuilt(a) for a in expr.args)
     if any(a is None for a in args):
         return None
     if all(new is old for new, old in zip(args, expr.args)):
         return expr
-    return expr.func(*args, evaluate=False)
+    return expr.func(*args) if container else expr.func(*args, evaluate=False)
+
+
+# Heads whose constructors rebuild exactly what they are given (no evaluate
+# flag, nothing to evaluate): the limits, tuples, matrices, sums and indexed
+# symbols a key prints. Rebuilt here they never take SymPy's slow way above.
+_CONTAINERS = (sp.Tuple, sp.Limit, sp.ImmutableDenseMatrix, sp.Sum, sp.Indexed, sp.IndexedBase, ExprCondPair)
+# Heads that rebuild exactly given evaluate=False, like sums and products: a
+# ReLU's piecewise derivative and its conditions, f'(x) of the general rules.
+_FLAGGED = (sp.Piecewise, sp.Derivative, Relational)
 
 
 def exact_dumps(obj) -> bytes:

@@ -40,6 +40,7 @@ from .check import Verdict, check_contract, check_tree, sample_points
 from .compose import Domain, Draft, Exercise, choose_domain, textbook_domain
 from .errors import BudgetExceeded, ExgenError, HangGuard, SheetStarved, UnsupportedExpression
 from .forms import exact_dumps, plain, tex
+from .narrate import POLICIES, Narration, Subject, checked_key
 from .registry import RULES, to_elementary
 from .rules.basic import FRACTIONAL_EXPONENTS
 from .seeding import rng_for, short_code
@@ -108,6 +109,8 @@ class SheetOptions:
     space: str = "3cm"
     points: int = 0
     rules_table: bool = False
+    # How much the guidebook shows (narrate.POLICIES); never part of the sheet code.
+    key_level: str = "worked"
 
     @property
     def parts(self) -> tuple[Section, ...]:
@@ -162,8 +165,7 @@ class Problem:
     def trees(self) -> tuple[Step, ...]:
         """Every derivation tree of the problem, earlier stages included, each
         once (the Hessian's f_xx and f_xy both start from the one f_x)."""
-        earlier = {(t.expr, t.wrt): t for stages in self.earlier for t in stages}
-        return tuple(earlier.values()) + self.derivations
+        return tuple(tree for tree, _ in self.stages) + self.derivations
 
     @property
     def identity(self) -> str:
@@ -199,6 +201,37 @@ class Problem:
     @property
     def derivation(self) -> Step:
         return self.derivations[0]
+
+    @functools.cached_property
+    def subject(self) -> Subject:
+        """What its key narrates (`narrate.py`): a higher derivative's earlier
+        stages first (f' before f'')."""
+        ex = self.exercise
+        name = ex.name if len(ex.name) == 1 and ex.name.isalpha() else ""
+        return Subject(tuple(tree for tree, _ in self.stages) + self.derivations, ex.variables, name, self.at,
+                       self.values, ex.components, len(self.stages))
+
+    @property
+    def stages(self) -> tuple[tuple[Step, tuple], ...]:
+        """A higher derivative's earlier stages, each once (f_xx and f_xy share
+        f_x), with the variables taken up to it: ((f' tree, (x,)), ...)."""
+        found: dict = {}
+        for stages, by in zip(self.earlier, self.exercise.orders):
+            for position, tree in enumerate(stages):
+                found.setdefault((tree.expr, tree.wrt), (tree, by[:position + 1]))
+        return tuple(found.values())
+
+    def key(self, level: str) -> Narration:
+        """Its key at `level`, every line checked (each level narrated once)."""
+        if level not in self._keys:
+            points = sample_points(self.exercise.domain, self.exercise.variables,
+                                   rng_for("key", self.identity))
+            self._keys[level] = checked_key(self.subject, level, points)
+        return self._keys[level]
+
+    @functools.cached_property
+    def _keys(self) -> dict[str, Narration]:
+        return {}
 
     @property
     def answers(self) -> tuple[sp.Expr, ...]:
@@ -422,6 +455,8 @@ def validate(options: SheetOptions) -> None:
     for points in [options.points] + [p.points for p in options.sections if p.points is not None]:
         if not 0 <= points <= MAX_POINTS:
             raise ExgenError(f"points must be a whole number from 0 to {MAX_POINTS}, got {points}")
+    if options.key_level not in POLICIES:
+        raise ExgenError(f"unknown key level {options.key_level!r}; use one of {', '.join(POLICIES)}")
     if options.shuffle and options.versions < 2:
         raise ExgenError("--shuffle permutes versions B, C, ...; give --versions 2 or more")
     for part in options.parts:
@@ -649,6 +684,7 @@ def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
             if problem is None:
                 _log_rejection(slot, attempt, chosen, reason)
         if problem is not None:
+            problem.key(options.key_level)  # narrated here, in parallel; remembered by the problem
             return Guess(problem, attempt + 1, tuple(attempts))
         attempts.append(Attempt(attempt, chosen.name, tuple(records), facts.get("draft"), facts.get("outline"),
                                 facts.get("steps", 0)))

@@ -122,9 +122,12 @@ def assert_teachable(run, seed, options, simplify_too: bool):
             assert p["difficulty"]["level"] == "easy", f"{label}: a bare table entry above easy"
         if options.get("topics") == ("chain",):
             core = expr.as_coeff_Mul()[1]
-            if core.is_Mul:  # log_k u reads as ln u / ln k: the constant factor is not the outer function
+            name = type(core).__name__
+            if core.is_Mul:  # log_k u reads as ln u / ln k: the rule of log_k, not of ln
+                constant = [f for f in core.args if not f.free_symbols]
                 core = sp.Mul(*(f for f in core.args if f.free_symbols))
-            outer = (type(core).__name__, shape(core.args[0]) if core.args else None)
+                name = "log_k" if any(f.has(sp.log) for f in constant) else type(core).__name__
+            outer = (name, shape(core.args[0]) if core.args else None)
             assert outer != previous_outer, f"{label}: the same outer function on the same inner shape as before"
             previous_outer = outer
     assert bares <= max(1, len(doc["problems"]) // 20), f"{where}: {bares} bare table entries"
