@@ -37,12 +37,12 @@ from sympy.core.function import AppliedUndef
 from . import __version__, compose
 from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
-from .compose import Domain, Draft, Exercise, choose_domain, textbook_domain
+from .compose import Domain, Draft, Exercise, choose_domain, edge_on_a_grid, textbook_domain
 from .errors import BudgetExceeded, ExgenError, HangGuard, SheetStarved, UnsupportedExpression
 from .forms import exact_dumps, plain, tex
 from .narrate import POLICIES, Narration, Subject, checked_key
 from .registry import RULES, to_elementary
-from .rules.basic import FRACTIONAL_EXPONENTS
+from .rules.basic import FRACTIONAL_EXPONENTS, Sqrt
 from .seeding import rng_for, short_code
 from .steps import Step, derive, finish, stages
 from .topics import LEVELS, TOPICS, Topic
@@ -64,7 +64,7 @@ HANG_ENV = "EXGEN_HANG_SECONDS"
 MAX_ANSWER_LATEX = 120
 # Candidates a slot tries before it may repeat an outline (variety is a
 # preference; a sheet that cannot have it still fills).
-RELAX_AFTER = 160
+RELAX_AFTER = 80
 RELAX_SPREAD = 60
 FRIENDLY_MAGNITUDE = 1e8
 
@@ -901,7 +901,7 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     facts = {} if facts is None else facts
     low, high = chosen.range(level)
     if draft is None:
-        budget = rng.randint(low, high)
+        budget = rng.randint(*chosen.budget(level))
         draft = chosen.build(rng, level if chosen.by_level else budget)
     if not isinstance(draft, Draft):
         draft = Draft(draft)
@@ -926,6 +926,10 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     domain = draft.domain or choose_domain(expr, variables)
     if domain is None:
         return None, "no domain where every logarithm, root and denominator is defined"
+    if len(variables) == 1 and expr.has(Sqrt, sp.asin, sp.acos, sp.Pow):
+        edge = edge_on_a_grid(expr, variables[0])
+        if edge is not None:
+            return None, f"its derivative has no value at x = {edge}, a decimal a checker samples at"
     try:
         earlier, trees = _trees(draft)
     except UnsupportedExpression as exc:

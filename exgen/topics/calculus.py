@@ -32,7 +32,8 @@ def _power(rng, budget):
 
 
 def _function_family(make: Callable[[sp.Expr], sp.Expr], positive_inner: bool):
-    """Easy: f(x), k f(x), f(kx); medium: f(inner); hard: f(chain) or x^n f(inner)."""
+    """Easy: f(x), k f(x), f(kx); medium: f(inner), x^n f(kx); hard: f of a
+    composed term, x^n f(inner). (Budgets on the builder's scale, see topics.BUDGETS.)"""
     def build(rng, budget):
         if budget == 1:
             return make(X)
@@ -40,11 +41,13 @@ def _function_family(make: Callable[[sp.Expr], sp.Expr], positive_inner: bool):
             return coefficient(rng) * make(X)
         if budget == 3:
             return make(coefficient(rng, 2, 5, signed=not positive_inner) * X)
-        if budget <= 6:
+        if budget <= 8:
+            if rng.random() < 0.5:
+                return compose.power(rng) * make(coefficient(rng, 2, 5, signed=not positive_inner) * X)
             return make(compose.inner(rng, positive=positive_inner))
         if rng.random() < 0.5:
             return compose.power(rng) * make(compose.inner(rng, positive=positive_inner))
-        return make(compose.term(rng, budget - 2, positive=positive_inner))
+        return make(compose.term(rng, budget - 5, positive=positive_inner))
     return build
 
 
@@ -191,6 +194,6 @@ _SECOND = {
 
 @topic("second-derivative", "Second derivatives f'': differentiate, tidy f', differentiate again "
        "(powers, products and chains of the calculus rules)",
-       ranges={"easy": (2, 6), "medium": (5, 14), "hard": (9, 30)}, by_level=True)
+       ranges={"easy": (2, 3), "medium": (4, 7), "hard": (6, 16)}, by_level=True)
 def _second_derivative(rng, level):
     return Draft(pick(rng, _SECOND[level])(rng), order=2)
