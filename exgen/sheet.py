@@ -23,7 +23,9 @@ machine. Rejections are logged (logger "exgen.sheet") and never printed.
 
 import contextlib
 import functools
+import itertools
 import logging
+import math
 import os
 import pickle
 import re
@@ -31,6 +33,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
@@ -968,6 +971,8 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     points = sample_points(domain, variables, oracle)
     if not _friendly(expr, variables, points):
         return None, "values too large for a worked example"
+    if not _tame(problem.answers, variables, domain):
+        return None, "a derivative astronomically large inside the domain"
     verdict = Verdict(True)
     for derivation in problem.trees:
         verdict = check_tree(derivation, points)
@@ -1037,6 +1042,24 @@ def _friendly(expr: sp.Expr, variables, points) -> bool:
 
     return all(magnitude_at(expr, variables, point, exact_near=FRIENDLY_MAGNITUDE) < FRIENDLY_MAGNITUDE
                for point in points)
+
+
+# The derivative's size at the corners of the sampled interval. A bounded
+# function can hide a wild derivative (sin(cos(e^(x^6))): 1e68 at x = 2.3),
+# which no worked example can show and no numeric check samples reliably.
+TAME_MAGNITUDE = 1e12
+
+
+def _tame(answers, variables, domain) -> bool:
+    from .check import magnitude_at
+
+    low, high = domain.sample_interval
+    corners = [dict(zip(variables, values))
+               for values in itertools.product((mpmath.mpf(low), mpmath.mpf(high)), repeat=len(variables))]
+    # Infinity means undefined at a corner (not overflow: mpmath has no overflow); the oracle judges that.
+    numeric = [a for a in answers if isinstance(a, sp.Expr) and not a.has(AppliedUndef)]
+    return not any(TAME_MAGNITUDE < magnitude_at(a, variables, corner) < math.inf
+                   for a in numeric for corner in corners)
 
 
 def _at_point(problem: Problem, rng, oracle):
