@@ -42,7 +42,7 @@ from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
 from .compose import Domain, Draft, Exercise, choose_domain, edge_on_a_grid, textbook_domain
 from .errors import BudgetExceeded, ExgenError, HangGuard, SheetStarved, UnsupportedExpression
-from .forms import exact_dumps, plain, tex
+from .forms import MAX_ANSWER_LATEX, exact_dumps, plain, tex
 from .narrate import POLICIES, Narration, Subject, checked_key
 from .registry import RULES, to_elementary
 from .rules.basic import FRACTIONAL_EXPONENTS, Sqrt
@@ -64,7 +64,6 @@ SHEET_SECONDS = 300
 # budget). The environment variable changes it (the tests make it tiny).
 HANG_SECONDS = 60.0
 HANG_ENV = "EXGEN_HANG_SECONDS"
-MAX_ANSWER_LATEX = 120
 # Candidates a slot tries before it may repeat an outline (variety is a
 # preference; a sheet that cannot have it still fills).
 RELAX_AFTER = 80
