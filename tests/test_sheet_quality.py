@@ -275,3 +275,12 @@ def test_an_activation_written_with_e_of_a_logarithm_is_a_disguise(text):
 
     expr, _ = parse_user_expression(text)
     assert disguise(expr), text
+
+
+def test_a_domain_sympy_cannot_bound_is_still_stated():
+    # Seed 892's hard chain (CI): bounding cos(e^(3x^5 + sin x)) raised inside SymPy's AccumBounds.
+    from exgen.compose import textbook_domain
+
+    x = sp.Symbol("x", real=True)
+    textbook_domain(sp.tan(sp.exp(3 * x**5 + sp.sin(x))), x)
+    sheet(seed=892, count=3, difficulty="hard", topics=("chain",))
