@@ -68,6 +68,8 @@ HANG_ENV = "EXGEN_HANG_SECONDS"
 # preference; a sheet that cannot have it still fills).
 RELAX_AFTER = 80
 RELAX_SPREAD = 60
+# Attempts a slot gives each topic of its order before the next (`_topic_of`).
+TOPIC_TURN = 40
 FRIENDLY_MAGNITUDE = 1e8
 
 
@@ -306,6 +308,13 @@ class Taken:
     bare: int = 0
     per_level: Counter = field(default_factory=Counter)  # the sheet's problems at each level
     counts: Counter = field(default_factory=Counter)     # (level, rule applications) kept
+    # Attempts before the same function or shape is allowed, per level: every
+    # topic of a slot's order gets its turn first (an ML hard sheet repeated a
+    # logistic regression's shape while nine other topics were untried).
+    relax: dict = field(default_factory=dict)
+
+    def _strict(self, level: str, attempt: int) -> bool:
+        return attempt < self.relax.get(level, RELAX_AFTER)
 
     def refuses_function(self, draft: "Draft", level: str, attempt: int) -> str | None:
         """A reason the drawn function is refused before it is derived."""
@@ -314,9 +323,9 @@ class Taken:
             return "the function of another version"
         if not draft.at_point and problem_identity(draft) in self.identities:
             return "duplicate of an earlier problem"
-        if attempt < RELAX_AFTER and not draft.at_point and function in self.functions:
+        if self._strict(level, attempt) and not draft.at_point and function in self.functions:
             return "the function of an earlier problem (another variable or order asked)"
-        if attempt < RELAX_AFTER and shape(draft.expr, draft.components) in self.shapes:
+        if self._strict(level, attempt) and shape(draft.expr, draft.components) in self.shapes:
             return "the same shape as an earlier problem (other numbers only)"
         if not draft.components and is_bare(draft.expr) and (
                 level != "easy" or self.bare >= max(1, self.count // 20)):
@@ -502,7 +511,7 @@ def build_versions(options: SheetOptions, jobs: int = 1) -> tuple[Sheet, ...]:
     slots = _slots(options)
     jobs = min(jobs, len(slots)) if options.versions == 1 and _can_fork() else 1
     guesses = _speculate(options, slots, jobs) if jobs > 1 else {}
-    taken = Taken(options.total, per_level=Counter(slot.level for slot in slots))
+    taken = _apart(options, slots)
     columns: list[list[Problem]] = [[] for _ in letters]
     for slot in slots:
         index, level, order = slot.index, slot.level, slot.order
@@ -693,9 +702,14 @@ def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
     return Guess(None, ATTEMPTS_PER_PROBLEM, tuple(attempts))
 
 
-def _apart(options: SheetOptions) -> "Taken":
+def _apart(options: SheetOptions, slots: tuple[Slot, ...] | None = None) -> "Taken":
     """The state of a sheet with no problem yet: what a search apart from the sheet assumes."""
-    return Taken(options.total, per_level=Counter(slot.level for slot in _slots(options)))
+    slots = _slots(options) if slots is None else slots
+    relax = {}
+    for slot in slots:  # every topic's turn, leaving a turn after it to fill the slot
+        turns = min(ATTEMPTS_PER_PROBLEM - TOPIC_TURN, TOPIC_TURN * len(slot.order))
+        relax[slot.level] = max(relax.get(slot.level, RELAX_AFTER), turns)
+    return Taken(options.total, per_level=Counter(slot.level for slot in slots), relax=relax)
 
 
 def _replay(slot: Slot, attempts: tuple[Attempt, ...], seen: "Taken") -> None:
@@ -835,7 +849,7 @@ def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess: "Guess 
 
 def _topic_of(slot: Slot, attempt: int) -> Topic:
     # Stay with the planned topic for a while, then move on to the next.
-    return slot.order[(slot.position + attempt // 40) % len(slot.order)]
+    return slot.order[(slot.position + attempt // TOPIC_TURN) % len(slot.order)]
 
 
 def _attempt(options, slot: Slot, attempt: int, chosen: Topic, seen: Taken, facts: dict | None = None):
