@@ -107,6 +107,11 @@ class Draft:
     via: tuple = ()  # per answer, a form shown (and checked) between the rules' result and `preferred`
     # 2 or 3: a higher derivative (one variable), or with several `wrt` the Hessian (order 2).
     order: int = 1
+    # The values the problem gives its variables (a network's weights): "at a point" is this point.
+    given: tuple = ()
+    # A key worked at those values by the topic itself (a `worked.Worked`: a
+    # forward pass and a backward pass), checked and printed instead of the trees.
+    worked: object = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,8 @@ class Exercise:
     # The topic gives the values (logits): the same function at another point is another problem.
     at_point: bool = False
     order: int = 1
+    given: tuple = ()
+    worked: object = None
 
     @property
     def targets(self) -> tuple[tuple[str, sp.Expr, sp.Symbol], ...]:

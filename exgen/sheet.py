@@ -36,6 +36,7 @@ from .registry import RULES, to_elementary
 from .rules.basic import FRACTIONAL_EXPONENTS
 from .seeding import rng_for, short_code
 from .steps import Step, derive, finish, stages
+from .worked import check_worked
 from .topics import LEVELS, TOPICS, Topic
 
 log = logging.getLogger("exgen.sheet")
@@ -43,6 +44,7 @@ log = logging.getLogger("exgen.sheet")
 DIFFICULTIES = tuple(LEVELS) + ("mixed",)
 MAX_COUNT = 200
 MAX_VERSIONS = 26
+MAX_DECIMALS = 10
 ATTEMPTS_PER_PARALLEL = 60
 ATTEMPTS_PER_PROBLEM = 400
 SHEET_SECONDS = 300
@@ -79,6 +81,8 @@ class SheetOptions:
     # Per-student sheets extend the seed with the student's id: (seed, "student", id).
     student: str = ""
     student_name: str = ""
+    # Worked keys (backprop, matrix calculus) also give each value to this many decimal places.
+    decimals: int = 0
 
     @property
     def parts(self) -> tuple[Section, ...]:
@@ -103,6 +107,8 @@ class SheetOptions:
             parts = [__version__, self.count, self.key, self.difficulty, ",".join(self.topics)]
         if self.at_point:
             parts.append("at-point")
+        if self.decimals:
+            parts.append(f"decimals-{self.decimals}")
         if self.versions > 1:
             parts += ["versions", self.versions, "shuffle" if self.shuffle else ""]
         return short_code(*parts)
@@ -223,6 +229,8 @@ def validate(options: SheetOptions) -> None:
         raise ExgenError(f"--versions must be between 1 and {MAX_VERSIONS}, got {options.versions}")
     if options.shuffle and options.versions < 2:
         raise ExgenError("--shuffle permutes versions B, C, ...; give --versions 2 or more")
+    if not 0 <= options.decimals <= MAX_DECIMALS:
+        raise ExgenError(f"--decimals must be between 0 and {MAX_DECIMALS}, got {options.decimals}")
     for part in options.parts:
         where = f"section {part.title!r}: " if part.title else ""
         if part.count < 1:
@@ -550,7 +558,7 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     except UnsupportedExpression as exc:
         return None, str(exc)
     exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt,
-                        draft.components, draft.point_values, draft.at_point, draft.order)
+                        draft.components, draft.point_values, draft.at_point, draft.order, draft.given, draft.worked)
     # The rule filters read the trees before tidying (tidying, the costly part,
     # only puts an uncounted "simplify" node on top, which `signature`,
     # `steps`, `rules_used` and `_core_rule` all skip), so most rejected
@@ -571,7 +579,9 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if level != "easy" and not draft.prompt and not any(a.free_symbols for a in problem.answers):
         return None, "constant derivative"
     shown = draft.prompt or tex(expr)
-    if any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers) or len(shown) > 2 * MAX_ANSWER_LATEX:
+    # A worked key prints its own rows (the topic keeps them short), not the trees' results.
+    if draft.worked is None and (any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers)
+                                 or len(shown) > 2 * MAX_ANSWER_LATEX):
         return None, "too long to print"
     points = sample_points(domain, variables, rng)
     if not _friendly(expr, variables, points):
@@ -583,6 +593,8 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
             break
     if verdict.ok:
         verdict = check_contract(problem.check, domain, rng)
+    if verdict.ok and draft.worked is not None:
+        verdict = check_worked(draft.worked, variables, domain, rng)
     if not verdict.ok:
         log.info("dropped a candidate that failed the independent check: %s", verdict.detail)
         return None, f"failed the check: {verdict.detail}"
@@ -616,6 +628,16 @@ def _at_point(problem: Problem, rng):
     ex = problem.exercise
     if ex.expr.atoms(AppliedUndef):
         return problem, ""  # a general rule (any f, g) has no value at a point; it stays general
+    if ex.given:
+        # The topic gives the point (a network's weights) and, with a worked key, the values there.
+        at = tuple(ex.given)
+        point = dict(at)
+        values = (ex.worked.answers if ex.worked is not None
+                  else tuple(tidy_value(to_elementary(a).xreplace(point)) for a in problem.answers))
+        evaluated = replace(problem, at=at, values=values)
+        if check_contract(evaluated.check, ex.domain, rng).ok:
+            return evaluated, ""
+        return None, "a value at the given point fails the check"
     choices = ex.point_values or ex.domain.friendly_points
     for _ in range(8):
         at = tuple((v, sp.sympify(compose.pick(rng, _LABELS if _is_label(v) else choices)))

@@ -1,0 +1,76 @@
+"""The rules of a network's backward pass: a unit's weighted sum, the squared
+error, and the course's single-step identities for a loss on top of its
+activation (sigmoid with binary cross-entropy, softmax with cross-entropy:
+dL/dz = y_hat - y).
+
+None is tried on an expression's head (`exgen solve` and the calculus
+topics never meet them); the network topics call them by name through the
+step builders below, which compute each result from the rule's formula.
+"""
+
+import sympy as sp
+
+from ..errors import UnsupportedExpression
+from ..registry import RULES, Rule
+from ..steps import Step
+from .activations import sigmoid
+from .vectors import softmax
+
+
+def weighted_sum_step(expr: sp.Expr, wrt: sp.Symbol) -> Step:
+    """d/dw_k (sum_j w_j x_j + b) = x_k; by the bias, 1; by an input x_k, w_k."""
+    rate = expr.coeff(wrt) if expr.is_Add else expr.as_independent(wrt, as_Add=False)[0]
+    if expr == wrt:
+        rate = sp.Integer(1)
+    if rate == 0 or rate.has(wrt) or sp.expand(expr - rate * wrt).has(wrt):
+        raise UnsupportedExpression(f"{sp.sstr(expr)} is not a weighted sum of {wrt}")
+    return Step("weighted_sum", expr, wrt, rate, parts=(("k", rate),))
+
+
+def squared_error(yhat: sp.Expr, y: sp.Expr) -> sp.Expr:
+    return sp.Rational(1, 2) * (yhat - y) ** 2
+
+
+def squared_error_step(yhat: sp.Symbol, y: sp.Expr) -> Step:
+    """d/dy_hat (1/2)(y_hat - y)^2 = y_hat - y."""
+    return Step("squared_error", squared_error(yhat, y), yhat, yhat - y, parts=(("y", y),))
+
+
+def binary_cross_entropy(yhat: sp.Expr, y: sp.Expr) -> sp.Expr:
+    return -y * sp.log(yhat) - (1 - y) * sp.log(1 - yhat)
+
+
+def sigmoid_cross_entropy_step(z: sp.Symbol, y: sp.Expr) -> Step:
+    """d/dz [-y ln sigma(z) - (1 - y) ln(1 - sigma(z))] = sigma(z) - y."""
+    return Step("sigmoid_cross_entropy", binary_cross_entropy(sigmoid(z), y), z, sigmoid(z) - y, parts=(("y", y),))
+
+
+def cross_entropy(logits: tuple, labels: tuple) -> sp.Expr:
+    return -sp.Add(*(y * sp.log(softmax(i + 1, *logits)) for i, y in enumerate(labels)))
+
+
+def softmax_cross_entropy_step(logits: tuple, labels: tuple, k: int) -> Step:
+    """d/dz_k [-sum_i y_i ln sigma(z_i)] = sigma(z_k) - y_k, for labels summing to 1."""
+    if sum(labels) != 1:
+        raise UnsupportedExpression("the softmax cross-entropy rule needs labels that sum to 1")
+    return Step("softmax_cross_entropy", cross_entropy(logits, labels), logits[k - 1],
+                softmax(k, *logits) - labels[k - 1], parts=(("k", sp.Integer(k)),))
+
+
+RULES.register(Rule(
+    name="weighted_sum", title="Weighted sum (linear unit)",
+    function=r"z = \sum_{j} w_{j} x_{j} + b",
+    derivative=r"\frac{\partial z}{\partial w_{k}} = x_{k}, \ \frac{\partial z}{\partial b} = 1, \ "
+               r"\frac{\partial z}{\partial x_{k}} = w_{k}"))
+RULES.register(Rule(
+    name="squared_error", title="Squared error",
+    function=r"L = \frac{1}{2}\left(\hat{y} - y\right)^{2}",
+    derivative=r"\frac{\partial L}{\partial \hat{y}} = \hat{y} - y"))
+RULES.register(Rule(
+    name="sigmoid_cross_entropy", title="Sigmoid with binary cross-entropy",
+    function=r"L = -y \ln \hat{y} - (1 - y) \ln(1 - \hat{y}), \ \hat{y} = \sigma(z)",
+    derivative=r"\frac{\partial L}{\partial z} = \hat{y} - y"))
+RULES.register(Rule(
+    name="softmax_cross_entropy", title="Softmax with cross-entropy",
+    function=r"L = -\sum_{i} y_{i} \ln \hat{y}_{i}, \ \hat{y}_{i} = \sigma(z_{i})",
+    derivative=r"\frac{\partial L}{\partial z_{i}} = \hat{y}_{i} - y_{i} \ \left(\textstyle\sum_i y_i = 1\right)"))

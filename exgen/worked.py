@@ -1,0 +1,551 @@
+"""Worked computations: key lines that are not one derivation tree.
+
+A backpropagation exercise is worked at given numbers (a table of forward
+values, then the backward pass unit by unit); a gradient in vector form is
+derived by components (the sum form, the matrix form, the numbers). A topic
+describes such a key as a `Worked`: sections of `Row`s, every part a SymPy
+object, no LaTeX. A row states one thing, a value or a derivative, and shows
+it in successive forms (the definition, the numbers put in, the exact value).
+
+Display heads print as a key writes them and mean (`concrete`) what they
+stand for: `Number` (1.3 rather than 13/10), `Dot` (a product factor by
+factor, with dots), `InOrder` (a sum in the order written), `Partial` and
+`Gradient` (left-hand sides), `Entry` and `Total` (a_kj and a sum over an
+index, for a general component k), `Product` (side by side, in order:
+v h, 2 X^T (X w - y)), `Array` and `Transposed` (matrix forms), `Apply` (sigma applied entrywise).
+
+`check_worked` checks every form of every row before anything is printed:
+at the given numbers (the named quantities of earlier rows put in) each
+form must equal the row's value, and the value must equal its `truth` (the
+quantity evaluated directly from the data) or the numeric derivative of
+`of` by `wrt`. A row whose forms still hold the variables (a gradient as a
+function of w) is checked at random points instead, and a row with a
+general index k for every k. Nothing here uses the step engine.
+
+To add a display head: subclass `Shown`, give it `_latex` and `concrete`.
+"""
+
+import functools
+import operator
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import mpmath
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+
+from .check import DIGITS, TOLERANCE, Verdict, numeric_function, sample_points
+
+# ---------------------------------------------------------------------------
+# Display heads
+# ---------------------------------------------------------------------------
+
+
+class Shown(sp.Function):
+    """A form as a key writes it; `concrete(env)` is what it stands for,
+    with the named quantities and arrays of `env` put in."""
+
+    def concrete(self, env: "Env"):
+        raise NotImplementedError(type(self).__name__)
+
+    def _sympystr(self, printer):
+        return "%s(%s)" % (type(self).__name__, ", ".join(printer._print(a) for a in self.args))
+
+
+class Number(Shown):
+    """A non-negative terminating decimal printed as one: 1.3, 0.25."""
+
+    nargs = 1
+
+    def concrete(self, env):
+        return self.args[0]
+
+    def _latex(self, printer, exp=None):
+        body = decimal_text(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _eval_evalf(self, prec):
+        return self.args[0]._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return True
+
+    def _eval_is_positive(self):
+        return self.args[0].is_positive
+
+
+def decimal_text(value: sp.Rational) -> str:
+    """13/10 as "1.3" (the value must be a terminating decimal)."""
+    places = _places(value)
+    text = format(Decimal(int(value.p)) / Decimal(int(value.q)), f".{places}f")
+    return text
+
+
+def _places(value: sp.Rational) -> int | None:
+    """Decimal places of a terminating decimal (None: it does not terminate in 6)."""
+    for places in range(0, 7):
+        if (value * 10 ** places).is_Integer:
+            return places
+    return None
+
+
+def shown(expr: sp.Basic) -> sp.Basic:
+    """`expr` with every terminating non-integer rational printed as a decimal
+    (0.5 x + 1.25, sigma(-0.3)); other fractions stay fractions."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    mapping = {}
+    for atom in expr.atoms(sp.Rational):
+        if not atom.is_Integer and _places(atom) is not None:
+            mapping[atom] = Number(atom) if atom > 0 else -Number(-atom)
+    return expr.xreplace(mapping) if mapping else expr
+
+
+def number(value) -> sp.Expr:
+    """One given number as printed: an integer, or a decimal."""
+    value = sp.Rational(value)
+    return shown(value) if not value.is_Integer else value
+
+
+class Dot(Shown):
+    """A product shown factor by factor, in this order: 0.5 \\cdot (-1.5)."""
+
+    precedence = PRECEDENCE["Mul"]
+
+    def concrete(self, env):
+        return functools.reduce(operator.mul, (concrete(a, env) for a in self.args))
+
+    def _latex(self, printer, exp=None):
+        body = _dotted(printer, self.args, bracket_first=False)
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+def _dotted(printer, factors, bracket_first: bool) -> str:
+    """Factors joined by dots; sums bracketed, and negative factors (but the
+    first, unless `bracket_first`: a term after a plus sign)."""
+    out = []
+    for i, factor in enumerate(factors):
+        printed = printer._print(factor)
+        negative = printed.lstrip().startswith("-")
+        if _is_sum(factor) or (negative and (i > 0 or bracket_first)):
+            printed = r"\left(%s\right)" % printed
+        out.append(printed)
+    return r" \cdot ".join(out)
+
+
+def _is_sum(expr) -> bool:
+    return isinstance(expr, InOrder) or (isinstance(expr, sp.Expr) and not isinstance(expr, Shown) and expr.is_Add)
+
+
+class InOrder(Shown):
+    """A sum shown term by term in this order: 0.75 + (-1) \\cdot 2 + 0.3."""
+
+    precedence = PRECEDENCE["Add"]
+
+    def concrete(self, env):
+        return functools.reduce(operator.add, (concrete(a, env) for a in self.args))
+
+    def _latex(self, printer, exp=None):
+        out = ""
+        for i, term in enumerate(self.args):
+            if isinstance(term, Dot):
+                printed = _dotted(printer, term.args, bracket_first=i > 0)
+                out += printed if i == 0 else " + " + printed
+            elif i > 0 and not isinstance(term, Shown) and term.could_extract_minus_sign():
+                out += " - " + printer._print(-term)
+            else:
+                printed = printer._print(term)
+                if i > 0 and printed.lstrip().startswith("-"):
+                    printed = r"\left(%s\right)" % printed
+                out += printed if i == 0 else " + " + printed
+        return out if exp is None else r"\left(%s\right)^{%s}" % (out, exp)
+
+
+class Partial(Shown):
+    """The left-hand side d of / d wrt (a partial derivative)."""
+
+    nargs = 2
+
+    def _latex(self, printer, exp=None):
+        of, wrt = self.args
+        return r"\frac{\partial %s}{\partial %s}" % (printer._print(of), printer._print(wrt))
+
+
+class Gradient(Shown):
+    """The left-hand side: the gradient of `of` with respect to the vector `by`."""
+
+    nargs = 2
+
+    def _latex(self, printer, exp=None):
+        of, by = self.args
+        return r"\nabla_{%s} %s" % (printer._print(by), printer._print(of))
+
+
+class Array(Shown):
+    """A matrix or vector by name (X, A; bold for a vector: w, x, y);
+    `env` gives its entries."""
+
+    nargs = 2  # (the name as a Symbol, 1 for a vector, 0 for a matrix)
+
+    def concrete(self, env):
+        return env.arrays[self.args[0]]
+
+    def _latex(self, printer, exp=None):
+        name, vector = self.args
+        body = r"\mathbf{%s}" % name.name if vector else name.name
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+
+def array(name: str, vector: bool = False) -> Array:
+    return Array(sp.Symbol(name), sp.Integer(1 if vector else 0))
+
+
+class Transposed(Shown):
+    nargs = 1
+
+    def concrete(self, env):
+        return concrete(self.args[0], env).T
+
+    def _latex(self, printer, exp=None):
+        inner = self.args[0]
+        printed = printer._print(inner)
+        if not isinstance(inner, (Array, sp.MatrixBase)):
+            printed = r"\left(%s\right)" % printed
+        return r"%s^{T}" % printed
+
+
+class Product(Shown):
+    """A product written side by side in this order: v h, 2 X^T (X w - y)."""
+
+    precedence = PRECEDENCE["Mul"]
+
+    def concrete(self, env):
+        return functools.reduce(operator.mul, (concrete(a, env) for a in self.args))
+
+    def _latex(self, printer, exp=None):
+        out = []
+        for factor in self.args:
+            printed = printer._print(factor)
+            if isinstance(factor, InOrder) or (isinstance(factor, sp.Expr) and factor.is_Add):
+                printed = r"\left(%s\right)" % printed
+            out.append(printed)
+        return " ".join(out)
+
+
+class Apply(Shown):
+    """A function of the rule tables applied entrywise: sigma(X w)."""
+
+    nargs = 2  # (an application of the function to a placeholder, the argument)
+
+    def concrete(self, env):
+        template, argument = self.args
+        (slot,) = template.free_symbols
+        value = concrete(argument, env)
+        if isinstance(value, sp.MatrixBase):
+            return value.applyfunc(lambda entry: template.xreplace({slot: entry}))
+        return template.xreplace({slot: value})
+
+    def _latex(self, printer, exp=None):
+        template, argument = self.args
+        (slot,) = template.free_symbols
+        printed = printer._print(template)
+        return printed.replace(printer._print(slot), printer._print(argument), 1)
+
+
+class Entry(Shown):
+    """a_{kj}: an entry of a named matrix or vector at (general) indices."""
+
+    def concrete(self, env):
+        name, *indices = self.args
+        array_ = env.arrays[name]
+        at = [int(concrete(i, env)) - 1 for i in indices]
+        if len(at) == 1:
+            return array_[at[0]]
+        return array_[at[0], at[1]]
+
+    def _latex(self, printer, exp=None):
+        name, *indices = self.args
+        body = r"%s_{%s}" % (name.name, "".join(printer._print(i) for i in indices))
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+
+def entry(name: str, *indices) -> Entry:
+    return Entry(sp.Symbol(name), *(sp.sympify(i) for i in indices))
+
+
+class Total(Shown):
+    """sum_{index = low}^{high} body (a sum over a general index)."""
+
+    nargs = 4
+
+    def concrete(self, env):
+        body, index, low, high = self.args
+        terms = [concrete(body, env.with_value(index, sp.Integer(i))) for i in range(int(low), int(high) + 1)]
+        return functools.reduce(operator.add, terms)
+
+    def _latex(self, printer, exp=None):
+        body, index, low, high = self.args
+        printed = printer._print(body)
+        if isinstance(body, InOrder) or (isinstance(body, sp.Expr) and body.is_Add):
+            printed = r"\left(%s\right)" % printed
+        out = r"\sum_{%s=%s}^{%s} %s" % (printer._print(index), printer._print(low), printer._print(high), printed)
+        return out if exp is None else r"\left(%s\right)^{%s}" % (out, exp)
+
+
+def total(body, index: sp.Symbol, low: int, high: int) -> Total:
+    return Total(body, index, sp.Integer(low), sp.Integer(high))
+
+
+@dataclass(frozen=True)
+class Env:
+    """What a form's names stand for: named quantities (symbol -> value) and arrays (name -> Matrix)."""
+
+    values: tuple = ()
+    array_items: tuple = ()
+
+    @functools.cached_property
+    def mapping(self) -> dict:
+        return dict(self.values)
+
+    @functools.cached_property
+    def arrays(self) -> dict:
+        return dict(self.array_items)
+
+    def with_value(self, symbol, value) -> "Env":
+        return Env(self.values + ((symbol, value),), self.array_items)
+
+
+def concrete(expr, env: Env):
+    """What a displayed form stands for: display heads replaced by their
+    meaning, named quantities by their values (a number, an expression in
+    the variables, or an explicit Matrix)."""
+    if isinstance(expr, Shown):
+        return expr.concrete(env)
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(lambda e: concrete(e, env))
+    if not isinstance(expr, sp.Basic) or not expr.args:
+        return env.mapping.get(expr, expr) if isinstance(expr, sp.Basic) else expr
+    if not expr.atoms(Shown):
+        return expr.xreplace(env.mapping) if env.mapping else expr
+    args = [concrete(a, env) for a in expr.args]
+    if any(isinstance(a, sp.MatrixBase) for a in args):
+        if expr.is_Add:
+            return functools.reduce(operator.add, args)
+        if expr.is_Mul:
+            return functools.reduce(operator.mul, args)
+    return expr.func(*args)
+
+
+# ---------------------------------------------------------------------------
+# Rows
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a worked computation: [name =] [lhs =] forms[0] = forms[1] = ...
+
+    name: the symbol the row defines (z_1, delta_o), used by later rows;
+    lhs: what it is, shown after the name (d L / d o); forms: display
+    objects. The claim checked: every form equals `value`, and `value`
+    equals `truth` (an expression in the variables, evaluated directly) or
+    the derivative of `of` by `wrt` (one variable, or each component of a
+    gradient: `value` is then a column Matrix). Where `index` is given, the
+    forms hold a general index k and are checked for k = 1, ..., len(wrt).
+    role: how a writer groups the row ("forward", "delta", "gradient",
+    "answer", "step"); label: a few plain words naming it (the unit, the
+    component); rules: the registry rules it applies (named in its phrase);
+    exact: whether `value` is short enough to print as the last form."""
+
+    forms: tuple
+    value: sp.Basic
+    name: sp.Symbol | None = None
+    lhs: sp.Basic | None = None
+    truth: sp.Basic | None = None
+    of: sp.Expr | None = None
+    wrt: tuple = ()
+    index: sp.Symbol | None = None
+    role: str = "step"
+    label: str = ""
+    rules: tuple[str, ...] = ()
+    approximate: bool = True  # a number: printed to the sheet's decimal places when it asks for them
+
+
+@dataclass(frozen=True)
+class Worked:
+    """A key worked at given numbers, in titled sections of rows.
+
+    point: the given values of the variables (the network's weights);
+    arrays: named matrices and vectors of the display forms; answers: the
+    exact value of each derivative asked, in the exercise's `wrt` order
+    (what sheet.json's check lists); asked: what the exercise asks for, as
+    display objects (z_1, h_1, L, d L / d w_11, ...)."""
+
+    sections: tuple[tuple[str, tuple[Row, ...]], ...]
+    point: tuple = ()
+    arrays: tuple = ()
+    answers: tuple = ()
+    asked: tuple = ()
+
+    @property
+    def rows(self) -> tuple[Row, ...]:
+        return tuple(row for _, rows in self.sections for row in rows)
+
+
+# ---------------------------------------------------------------------------
+# Checking
+# ---------------------------------------------------------------------------
+
+
+def check_worked(worked: Worked, variables, domain, rng) -> Verdict:
+    """Every form of every row against the row's value, and every value
+    against its truth or derivative (see the module docstring)."""
+    env = Env(tuple(worked.point), tuple(worked.arrays))
+    points = None
+    for row in worked.rows:
+        if row.index is not None:
+            forms = [tuple(concrete(form, env.with_value(row.index, sp.Integer(k)))
+                           for k in range(1, len(row.wrt) + 1)) for form in row.forms]
+        else:
+            forms = [_components(concrete(form, env)) for form in row.forms]
+        value = _components(concrete(row.value, env)) if row.value is not None else None
+        symbolic = any(_free(c, variables) for c in (value or ()))
+        if symbolic and points is None:
+            points = sample_points(domain, variables, rng)
+        verdict = _row_agrees(row, forms, value, env, points if symbolic else None)
+        if not verdict.ok:
+            where = row.label or (sp.sstr(row.name) if row.name is not None else sp.sstr(row.lhs))
+            return Verdict(False, f"worked row {where}: {verdict.detail}")
+        if row.name is not None and value is not None:
+            env = env.with_value(row.name, value[0] if len(value) == 1 else sp.ImmutableMatrix(value))
+    return Verdict(True)
+
+
+def _components(value) -> tuple:
+    if isinstance(value, sp.MatrixBase):
+        return tuple(value)
+    return (value,)
+
+
+def _free(expr, variables) -> bool:
+    return isinstance(expr, sp.Basic) and bool(expr.free_symbols & set(variables))
+
+
+def _row_agrees(row: Row, forms, value, env: Env, points) -> Verdict:
+    if value is None:
+        return Verdict(False, "no value")
+    for form in forms:
+        if len(form) != len(value):
+            return Verdict(False, f"a form has {len(form)} components, the value {len(value)}")
+        for got, want in zip(form, value):
+            if not _agree(got, want, points):
+                return Verdict(False, f"the form {sp.sstr(got)} is not {sp.sstr(want)}")
+    if row.truth is not None:
+        truths = _components(row.truth.xreplace(env.mapping) if env.mapping else row.truth)
+        for got, want in zip(value, truths, strict=True):
+            if not _agree(got, want, points):
+                return Verdict(False, f"the value {sp.sstr(got)} is not the direct evaluation {sp.sstr(want)}")
+    if row.of is not None:
+        for got, wrt in zip(value, row.wrt, strict=True):
+            # Everything named is put in but the variable itself.
+            of = row.of.xreplace({k: v for k, v in env.mapping.items() if k != wrt})
+            if not _derivative_agrees(of, wrt, got, points, env):
+                return Verdict(False, f"{sp.sstr(got)} is not the derivative by {wrt}")
+    return Verdict(True)
+
+
+def _agree(got, want, points) -> bool:
+    """Equal at the given numbers (no free symbols left), or at every point."""
+    got, want = sp.sympify(got), sp.sympify(want)
+    symbols = sorted((got.free_symbols | want.free_symbols), key=lambda s: s.name)
+    if not symbols:
+        return _close_values(_evaluate(got, (), ()), _evaluate(want, (), ()))
+    if points is None:
+        return False
+    for point in points:
+        args = [point.get(s) for s in symbols]
+        if any(a is None for a in args):
+            return False
+        if not _close_values(_evaluate(got, symbols, args), _evaluate(want, symbols, args)):
+            return False
+    return True
+
+
+def _evaluate(expr, symbols, args):
+    fn = numeric_function(tuple(symbols), expr)
+    if fn is None:
+        return None
+    with mpmath.workdps(DIGITS):
+        try:
+            value = fn(*args)
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+            return None
+        if isinstance(value, (mpmath.mpc, complex)):
+            if abs(value.imag) > 1e-20:
+                return None
+            value = value.real
+        return mpmath.mpf(value)
+
+
+def _close_values(a, b) -> bool:
+    if a is None or b is None:
+        return False
+    return abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b))
+
+
+def _derivative_agrees(of: sp.Expr, wrt: sp.Symbol, claimed, points, env: Env) -> bool:
+    """d of / d wrt equals `claimed` at the given numbers (`of` holds only
+    `wrt` then, its value in `env`) or at every point."""
+    free = sorted(of.free_symbols | {wrt} | sp.sympify(claimed).free_symbols, key=lambda s: s.name)
+    if points is None:
+        points = [{}]
+    for point in points:
+        where = dict(point)
+        if wrt not in where:
+            at = env.mapping.get(wrt)
+            if at is None:
+                return False
+            where[wrt] = _evaluate(sp.sympify(at), (), ())
+        args = [where.get(s) for s in free]
+        if any(a is None for a in args):
+            return False
+        fn = numeric_function(tuple(free), of)
+        if fn is None:
+            return False
+        index = free.index(wrt)
+        with mpmath.workdps(DIGITS):
+            def along(t):
+                shifted = list(args)
+                shifted[index] = t
+                return fn(*shifted)
+            try:
+                want = mpmath.diff(along, args[index])
+            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                return False
+        if not _close_values(_evaluate(sp.sympify(claimed), free, args), mpmath.mpf(want)):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Decimals
+# ---------------------------------------------------------------------------
+
+
+def approximate(value: sp.Basic, places: int) -> str:
+    """The exact number `value` rounded to `places` decimals ("-0.0412"),
+    from its value at 30 digits; checked to lie within half a unit of the
+    last place of it."""
+    with mpmath.workdps(DIGITS + 10):
+        exact = _evaluate(sp.sympify(value), (), ())
+        if exact is None:
+            raise ValueError(f"{sp.sstr(value)} has no real value")
+        text = mpmath.nstr(exact, DIGITS + 5, strip_zeros=False, min_fixed=-mpmath.inf, max_fixed=mpmath.inf)
+    rounded = Decimal(text).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    if rounded == 0:
+        rounded = abs(rounded)  # no "-0.0000"
+    out = format(rounded, "f")
+    with mpmath.workdps(DIGITS):
+        if abs(mpmath.mpf(out) - exact) > mpmath.mpf(10) ** -places / 2 * (1 + mpmath.mpf(10) ** -20):
+            raise AssertionError(f"{out} is not {sp.sstr(value)} to {places} places")
+    return out
