@@ -65,6 +65,8 @@ def cli():
 @click.option("--versions", default="1", show_default=True, help="Parallel exam versions A, B, ... (1..26).")
 @click.option("--shuffle", is_flag=True, help="Permute the problem order of versions B, C, ...")
 @click.option("--at-point", is_flag=True, help="Ask for each derivative's exact value at a given point.")
+@click.option("--decimals", default="0", show_default=True,
+              help="Worked keys (backprop, matrix-calculus) also give every value to this many decimal places.")
 @click.option("--roster", type=click.Path(path_type=Path), default=None,
               help="CSV with columns id,name: one individual sheet per student.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -75,8 +77,8 @@ def cli():
 @click.option("--no-pdf", is_flag=True, help="Write .tex and sheet.json only.")
 @click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
 @click.pass_context
-def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, roster,
-         out, template_dir, jobs, no_pdf, verbose):
+def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, decimals,
+         roster, out, template_dir, jobs, no_pdf, verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
     from .config import load_config, options_with
     from .pipeline import make as make_sheets
@@ -90,6 +92,7 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
         "difficulty": lambda: _difficulty(difficulty), "topics": lambda: _split_topics(topics),
         "title": lambda: title, "date": lambda: date, "versions": lambda: _integer("--versions", versions),
         "shuffle": lambda: shuffle, "at_point": lambda: at_point,
+        "decimals": lambda: _integer("--decimals", decimals),
     }
     file_options = load_config(config_path) if config_path is not None else {}
     chosen = {name: value() for name, value in values.items() if name in given or config_path is None}

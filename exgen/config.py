@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 from .errors import ExgenError, read_user_text
-from .sheet import DIFFICULTIES, MAX_COUNT, Section, SheetOptions
+from .sheet import DIFFICULTIES, MAX_COUNT, MAX_DECIMALS, Section, SheetOptions
 from .topics import GROUPS, TOPICS, expand
 
 EXAMPLE = '''# exgen sheet config: `exgen make --config THIS_FILE`.
@@ -25,6 +25,7 @@ seed = 3                     # same seed, same sheet, byte for byte
 versions = 1                 # 2..26 for parallel exam versions A, B, ...
 shuffle = false              # permute problem order in versions B, C, ...
 at_point = false             # ask for derivatives' values at a point
+decimals = 0                 # worked keys (backprop, matrix-calculus): values also to 4 places with 4
 
 # Each section has a heading, a count, a difficulty (easy, medium, hard or
 # mixed) and topics (names from `exgen topics`, or the groups calculus, ml).
@@ -49,7 +50,7 @@ topics = ["softmax", "cross-entropy"]
 '''
 
 TOP_KEYS = {"title": str, "course": str, "instructor": str, "date": str, "seed": int, "versions": int,
-            "shuffle": bool, "at_point": bool, "sections": list}
+            "shuffle": bool, "at_point": bool, "decimals": int, "sections": list}
 SECTION_KEYS = {"title": str, "count": int, "difficulty": str, "topics": list}
 
 
@@ -95,6 +96,8 @@ def load_config(path: Path) -> dict:
     options: dict = {k: v for k, v in data.items() if k != "sections"}
     if "seed" in options and options["seed"] < 0:
         fail(_line_of(text, "seed"), f"seed must be a non-negative integer, got {options['seed']}")
+    if "decimals" in options and not 0 <= options["decimals"] <= MAX_DECIMALS:
+        fail(_line_of(text, "decimals"), f"decimals must be between 0 and {MAX_DECIMALS}, got {options['decimals']}")
     starts = _section_lines(text)
     sections = []
     for number, table in enumerate(data.get("sections", [])):

@@ -29,6 +29,7 @@ from .forms import plain, tex
 from .rules import RULES
 from .sheet import Problem, Sheet
 from .steps import Step, substituted
+from .worked import approximate, plain_as_built
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -353,8 +354,75 @@ def _jacobian_solution(problem: Problem, by_rule: list[Step]) -> dict:
     return {"question": "J", "answer": answer, "lines": [line.__dict__ for line in lines], "boxed": True}
 
 
-def problem_context(problem: Problem) -> dict:
+def _row_latex(row, decimals: int) -> tuple[str, tuple[str, ...]]:
+    """(left side, right-hand sides) of a worked row, with the value to
+    `decimals` places at the end where the sheet asks for decimals."""
+    lhs = " = ".join(tex(part) for part in (row.name, row.lhs) if part is not None)
+    rhs = [tex(form) for form in row.forms]
+    approx = _approximation(row, decimals)
+    if approx:
+        rhs[-1] += r" \approx %s" % approx
+    return lhs, tuple(rhs)
+
+
+def _approximation(row, decimals: int) -> str:
+    """The row's value to `decimals` places, unless it is already printed exactly."""
+    value = row.value
+    if not decimals or not row.approximate or not isinstance(value, sp.Expr) or value.free_symbols:
+        return ""
+    if value.is_Rational and (value * 10 ** decimals).is_Integer:
+        return ""
+    return approximate(value, decimals)
+
+
+def _worked_phrase(row) -> str:
+    """A row's lead-in: the unit, and the rules its step applies."""
+    rules = [RULES[name].title for name in row.rules if name != "weighted_sum" or row.role != "gradient"]
+    label = escape(row.label[:1].upper() + row.label[1:]) if row.label else ""
+    if label and rules:
+        return "%s (%s):" % (label, "; ".join(rules))
+    return label + ":" if label else ""
+
+
+def worked_context(problem: Problem, decimals: int = 0) -> dict:
+    """A worked key (forward table, backward pass, answers) as template data."""
+    worked = problem.exercise.worked
+    table, solutions = [], []
+    for title, rows in worked.sections:
+        if rows and all(row.role == "forward" for row in rows):
+            for row in rows:
+                lhs, rhs = _row_latex(row, decimals)
+                table.append({"name": lhs, "formula": rhs[0], "value": " = ".join(rhs[1:])})
+            continue
+        lines = []
+        for row in rows:
+            lhs, rhs = _row_latex(row, decimals)
+            if row.role == "gradient":  # an answer asked: boxed where it is found
+                rhs = rhs[:-1] + (r"\boxed{%s}" % rhs[-1],)
+            one_line = " = ".join(rhs)
+            rhs = (one_line,) if _visible(one_line) <= WORKED_ROW else tuple(fit_row(r) for r in rhs)
+            lines.append(Line(_worked_phrase(row), fit_lhs(lhs), rhs).__dict__)
+        solutions.append({"title": title, "question": "", "answer": "", "lines": lines, "boxed": False})
+    answers = []
+    for row in worked.rows:
+        if row.role == "gradient":
+            lhs, rhs = _row_latex(row, decimals)
+            answers.append("%s = %s" % (lhs, rhs[-1]))
+    return {"table": table, "solutions": solutions, "answers": answers}
+
+
+# A worked row's forms share one line up to this many visible characters.
+WORKED_ROW = 70
+
+
+def problem_context(problem: Problem, decimals: int = 0) -> dict:
     ex = problem.exercise
+    if ex.worked is not None:
+        places = r" \text{ (every value to %d decimal places)}" % decimals if decimals else ""
+        return {"number": problem.number, "level": problem.level, "topic": ex.topic, "steps": problem.steps,
+                "prompt": prompt(ex), "domain": "", "note": ex.note,
+                "questions": r", \allowbreak ".join(tex(a) for a in ex.worked.asked) + places,
+                **worked_context(problem, decimals)}
     partial = len(ex.variables) > 1
     solutions, by_rule, shown = [], [], set()
     hessian = ex.order > 1 and len(ex.wrt) > 1
@@ -399,6 +467,7 @@ def problem_context(problem: Problem) -> dict:
         "questions": _questions(ex, problem),
         "solutions": solutions,
         "answers": answers,
+        "table": [],
     }
 
 
@@ -409,7 +478,7 @@ def sheet_context(sheet: Sheet) -> dict:
         for name in problem.rules_used:
             used.setdefault(name, None)
     rules = [RULES[name] for name in RULES if name in used]
-    problems = [problem_context(p) for p in sheet.problems]
+    problems = [problem_context(p, o.decimals) for p in sheet.problems]
     for problem, context in zip(sheet.problems, problems):
         context["section"] = problem.section
     return {
@@ -480,15 +549,16 @@ def render_answer_key(sheets, env: jinja2.Environment | None = None) -> str:
     for sheet in sheets:
         rows = []
         for problem in sheet.problems:
-            context = problem_context(problem)
+            context = problem_context(problem, sheet.options.decimals)
             rows.append({"number": problem.number, "topic": problem.exercise.topic,
                          "answers": context["answers"]})
         versions.append({"letter": sheet.version, "rows": rows})
     return render_template(env, "answer_key.tex.j2", {**first, "version_letter": "", "versions": versions})
 
 
-def step_json(step: Step, partial: bool = False, bound: frozenset = frozenset()) -> dict:
-    """One node and its substeps; `partial` and `bound` as in `derivation_lines`."""
+def step_json(step: Step, partial: bool = False, bound: frozenset = frozenset(), latex: bool = True) -> dict:
+    """One node and its substeps; `partial` and `bound` as in `derivation_lines`.
+    Without `latex` (a worked key's trees, whose key is its rows) no node has "latex"."""
     inner_bound = bound | {symbol for symbol, _ in step.bindings} if step.rule == "chain" else bound
     paths = len(step.bindings) if step.rule == "multivariable_chain" else 0
     return {
@@ -496,17 +566,41 @@ def step_json(step: Step, partial: bool = False, bound: frozenset = frozenset())
         "wrt": step.wrt.name,
         "expr": plain(step.expr),
         "result": plain(step.result),
-        "latex": r"%s\left[%s\right] = %s" % (_d(step.wrt, partial and step.wrt not in bound),
-                                                tex(step.expr), tex(step.result)),
-        "substeps": [step_json(s, partial or position < paths, inner_bound)
+        **({"latex": r"%s\left[%s\right] = %s" % (_d(step.wrt, partial and step.wrt not in bound),
+                                                   tex(step.expr), tex(step.result))} if latex else {}),
+        "substeps": [step_json(s, partial or position < paths, inner_bound, latex)
                      for position, s in enumerate(step.substeps)],
     }
 
 
-def problem_json(p: Problem) -> dict:
+def worked_json(p: Problem, decimals: int = 0) -> list[dict]:
+    """A worked key's rows: what each states, its forms (check strings and LaTeX), its exact value."""
+    rows = []
+    for title, section in p.exercise.worked.sections:
+        for row in section:
+            lhs, rhs = _row_latex(row, decimals)
+            entry = {"section": title, "role": row.role, "latex": "%s = %s" % (lhs, " = ".join(rhs)),
+                     "value": plain_as_built(row.value)}
+            if row.name is not None:
+                entry["name"] = row.name.name
+            approx = _approximation(row, decimals)
+            if approx:
+                entry["approx"] = approx
+            rows.append(entry)
+    return rows
+
+
+def problem_json(p: Problem, decimals: int = 0) -> dict:
     single = len(p.exercise.wrt) == 1 and not p.exercise.components
-    answers = [tex(a) for a in (p.values or p.answers)]
-    trees = [step_json(d, len(p.exercise.variables) > 1) for d in p.derivations]
+    if p.exercise.worked is not None:
+        return {**_problem_json(p, single, [tex(r.forms[-1]) for r in p.exercise.worked.rows if r.role == "gradient"]),
+                "worked": worked_json(p, decimals)}
+    return _problem_json(p, single, [tex(a) for a in (p.values or p.answers)])
+
+
+def _problem_json(p: Problem, single: bool, answers: list[str]) -> dict:
+    latex = p.exercise.worked is None
+    trees = [step_json(d, len(p.exercise.variables) > 1, latex=latex) for d in p.derivations]
     if p.earlier:  # a higher derivative: its stages in order, per derivative asked
         trees = [[step_json(s, len(p.exercise.variables) > 1) for s in stages] + [tree]
                  for stages, tree in zip(p.earlier, trees)]
@@ -544,7 +638,7 @@ def sheet_json(sheet: Sheet) -> str:
                                  "topics": list(p.topics)} for p in o.sections]
     if o.student:
         document["student"] = o.student
-    document["problems"] = [problem_json(p) for p in sheet.problems]
+    document["problems"] = [problem_json(p, o.decimals) for p in sheet.problems]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

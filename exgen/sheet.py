@@ -36,7 +36,7 @@ from .registry import RULES, to_elementary
 from .rules.basic import FRACTIONAL_EXPONENTS
 from .seeding import rng_for, short_code
 from .steps import Step, derive, finish, stages
-from .worked import check_worked
+from .worked import check_worked, plain_as_built
 from .topics import LEVELS, TOPICS, Topic
 
 log = logging.getLogger("exgen.sheet")
@@ -174,7 +174,10 @@ class Problem:
         """The sheet.json `check` object: plain SymPy strings, real symbols."""
         ex = self.exercise
         single = len(ex.wrt) == 1 and not ex.components
-        answers = [plain(a) for a in (self.values or self.answers)]
+        # A worked key's values are exact numbers built as written: printed in that order
+        # (ordering the terms of a number evaluates every one of them).
+        printed = plain_as_built if ex.worked is not None and self.values else plain
+        answers = [printed(a) for a in (self.values or self.answers)]
         check = {
             "variables": [v.name for v in ex.variables],
             "expr": plain(ex.expr),
@@ -587,11 +590,13 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if not _friendly(expr, variables, points):
         return None, "values too large for a worked example"
     verdict = Verdict(True)
+    passed: set = set()  # subtrees the trees share are checked once
     for derivation in problem.trees:
-        verdict = check_tree(derivation, points)
+        verdict = check_tree(derivation, points, passed)
         if not verdict.ok:
             break
-    if verdict.ok:
+    # With a point the topic gives, sheet.json's contract is the one at that point (`_at_point`).
+    if verdict.ok and not draft.given:
         verdict = check_contract(problem.check, domain, rng)
     if verdict.ok and draft.worked is not None:
         verdict = check_worked(draft.worked, variables, domain, rng)

@@ -33,6 +33,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import mpmath
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
 
 from .check import DIGITS, TOLERANCE, Verdict, numeric_function, sample_points
 
@@ -83,22 +84,39 @@ def decimal_text(value: sp.Rational) -> str:
 
 def _places(value: sp.Rational) -> int | None:
     """Decimal places of a terminating decimal (None: it does not terminate in 6)."""
+    q = int(value.q)
     for places in range(0, 7):
-        if (value * 10 ** places).is_Integer:
+        if 10 ** places % q == 0:
             return places
     return None
 
 
 def shown(expr: sp.Basic) -> sp.Basic:
     """`expr` with every terminating non-integer rational printed as a decimal
-    (0.5 x + 1.25, sigma(-0.3)); other fractions stay fractions."""
-    if not isinstance(expr, sp.Basic):
+    (0.5 x + 1.25, sigma(-0.3), 1.5 tanh(0.1)); other fractions stay fractions."""
+    if not isinstance(expr, sp.Basic) or isinstance(expr, Shown):
         return expr
-    mapping = {}
-    for atom in expr.atoms(sp.Rational):
-        if not atom.is_Integer and _places(atom) is not None:
-            mapping[atom] = Number(atom) if atom > 0 else -Number(-atom)
-    return expr.xreplace(mapping) if mapping else expr
+    if not any(not r.is_Integer and _places(r) is not None for r in expr.atoms(sp.Rational)):
+        return expr
+    return _shown(expr)
+
+
+def _shown(expr: sp.Basic) -> sp.Basic:
+    if isinstance(expr, Shown) or not expr.args and not expr.is_Rational:
+        return expr
+    if expr.is_Rational:
+        if expr.is_Integer or _places(expr) is None:
+            return expr
+        return Number(expr) if expr > 0 else -Number(-expr)
+    if expr.is_Mul:
+        coefficient, rest = expr.as_coeff_Mul()
+        if coefficient.is_Rational and not coefficient.is_Integer and _places(coefficient) is not None:
+            # A decimal coefficient leads its product: 1.5 tanh(0.1), not tanh(0.1) 1.5.
+            body = Product(Number(abs(coefficient)), _shown(rest))
+            return -body if coefficient < 0 else body
+    args = tuple(_shown(a) for a in expr.args)
+    # Rebuilt as it was: evaluating would ask SymPy's costly questions of the numbers inside.
+    return expr.func(*args, evaluate=False) if isinstance(expr, (sp.Add, sp.Mul, sp.Pow, sp.Function)) else expr.func(*args)
 
 
 def number(value) -> sp.Expr:
@@ -113,7 +131,7 @@ class Dot(Shown):
     precedence = PRECEDENCE["Mul"]
 
     def concrete(self, env):
-        return functools.reduce(operator.mul, (concrete(a, env) for a in self.args))
+        return _combined(operator.mul, sp.Mul, [concrete(a, env) for a in self.args])
 
     def _latex(self, printer, exp=None):
         body = _dotted(printer, self.args, bracket_first=False)
@@ -133,6 +151,14 @@ def _dotted(printer, factors, bracket_first: bool) -> str:
     return r" \cdot ".join(out)
 
 
+def _combined(op, head, values: list):
+    """Matrices combined by `op`; numbers and expressions as one unevaluated
+    `head` (evaluating would ask SymPy's costly questions of long numbers)."""
+    if any(isinstance(v, sp.MatrixBase) for v in values):
+        return functools.reduce(op, values)
+    return values[0] if len(values) == 1 else head(*values, evaluate=False)
+
+
 def _is_sum(expr) -> bool:
     return isinstance(expr, InOrder) or (isinstance(expr, sp.Expr) and not isinstance(expr, Shown) and expr.is_Add)
 
@@ -143,7 +169,7 @@ class InOrder(Shown):
     precedence = PRECEDENCE["Add"]
 
     def concrete(self, env):
-        return functools.reduce(operator.add, (concrete(a, env) for a in self.args))
+        return _combined(operator.add, sp.Add, [concrete(a, env) for a in self.args])
 
     def _latex(self, printer, exp=None):
         out = ""
@@ -220,7 +246,7 @@ class Product(Shown):
     precedence = PRECEDENCE["Mul"]
 
     def concrete(self, env):
-        return functools.reduce(operator.mul, (concrete(a, env) for a in self.args))
+        return _combined(operator.mul, sp.Mul, [concrete(a, env) for a in self.args])
 
     def _latex(self, printer, exp=None):
         out = []
@@ -281,7 +307,7 @@ class Total(Shown):
     def concrete(self, env):
         body, index, low, high = self.args
         terms = [concrete(body, env.with_value(index, sp.Integer(i))) for i in range(int(low), int(high) + 1)]
-        return functools.reduce(operator.add, terms)
+        return _combined(operator.add, sp.Add, terms)
 
     def _latex(self, printer, exp=None):
         body, index, low, high = self.args
@@ -328,12 +354,13 @@ def concrete(expr, env: Env):
     if not expr.atoms(Shown):
         return expr.xreplace(env.mapping) if env.mapping else expr
     args = [concrete(a, env) for a in expr.args]
+    if expr.is_Add:
+        return _combined(operator.add, sp.Add, args)
+    if expr.is_Mul:
+        return _combined(operator.mul, sp.Mul, args)
     if any(isinstance(a, sp.MatrixBase) for a in args):
-        if expr.is_Add:
-            return functools.reduce(operator.add, args)
-        if expr.is_Mul:
-            return functools.reduce(operator.mul, args)
-    return expr.func(*args)
+        raise ValueError(f"{type(expr).__name__} of a matrix")
+    return expr.func(*args, evaluate=False) if isinstance(expr, (sp.Pow, sp.Function)) else expr.func(*args)
 
 
 # ---------------------------------------------------------------------------
@@ -399,8 +426,13 @@ class Worked:
 
 def check_worked(worked: Worked, variables, domain, rng) -> Verdict:
     """Every form of every row against the row's value, and every value
-    against its truth or derivative (see the module docstring)."""
-    env = Env(tuple(worked.point), tuple(worked.arrays))
+    against its truth or derivative (see the module docstring). Numerically,
+    at 30 digits: nothing is substituted symbolically (SymPy would evaluate
+    e^{o} of a long exact value, asking costly questions of it)."""
+    env = Env((), tuple(worked.arrays))
+    with mpmath.workdps(DIGITS):
+        numbers = {s: _mp(v) for s, v in worked.point}
+    symbolic: dict = {}  # named values that hold the variables (a gradient as a function of w)
     points = None
     for row in worked.rows:
         if row.index is not None:
@@ -408,17 +440,32 @@ def check_worked(worked: Worked, variables, domain, rng) -> Verdict:
                            for k in range(1, len(row.wrt) + 1)) for form in row.forms]
         else:
             forms = [_components(concrete(form, env)) for form in row.forms]
-        value = _components(concrete(row.value, env)) if row.value is not None else None
-        symbolic = any(_free(c, variables) for c in (value or ()))
-        if symbolic and points is None:
+        value = _components(concrete(row.value, env))
+        if symbolic:
+            forms = [tuple(_symbolic(c, symbolic) for c in form) for form in forms]
+            value = tuple(_symbolic(c, symbolic) for c in value)
+        varies = any(_free(c, variables) for c in value)
+        if varies and points is None:
             points = sample_points(domain, variables, rng)
-        verdict = _row_agrees(row, forms, value, env, points if symbolic else None)
+        at = [{**numbers, **point} for point in points] if varies else [numbers]
+        verdict = _row_agrees(row, forms, value, at)
         if not verdict.ok:
-            where = row.label or (sp.sstr(row.name) if row.name is not None else sp.sstr(row.lhs))
+            where = row.label or sp.sstr(row.name if row.name is not None else row.lhs)
             return Verdict(False, f"worked row {where}: {verdict.detail}")
-        if row.name is not None and value is not None:
-            env = env.with_value(row.name, value[0] if len(value) == 1 else sp.ImmutableMatrix(value))
+        if row.name is not None:
+            if varies:
+                symbolic[row.name] = value[0] if len(value) == 1 else sp.ImmutableMatrix(value)
+            elif len(value) == 1:
+                numbers[row.name] = _evaluate(value[0], numbers)
     return Verdict(True)
+
+
+def _mp(value):
+    return mpmath.mpf(value.p) / value.q if isinstance(value, sp.Rational) else _evaluate(sp.sympify(value), {})
+
+
+def _symbolic(expr, values: dict):
+    return expr.xreplace(values) if isinstance(expr, sp.Basic) and expr.free_symbols & set(values) else expr
 
 
 def _components(value) -> tuple:
@@ -431,53 +478,38 @@ def _free(expr, variables) -> bool:
     return isinstance(expr, sp.Basic) and bool(expr.free_symbols & set(variables))
 
 
-def _row_agrees(row: Row, forms, value, env: Env, points) -> Verdict:
-    if value is None:
-        return Verdict(False, "no value")
+def _row_agrees(row: Row, forms, value, at: list[dict]) -> Verdict:
     for form in forms:
         if len(form) != len(value):
             return Verdict(False, f"a form has {len(form)} components, the value {len(value)}")
-        for got, want in zip(form, value):
-            if not _agree(got, want, points):
-                return Verdict(False, f"the form {sp.sstr(got)} is not {sp.sstr(want)}")
-    if row.truth is not None:
-        truths = _components(row.truth.xreplace(env.mapping) if env.mapping else row.truth)
-        for got, want in zip(value, truths, strict=True):
-            if not _agree(got, want, points):
-                return Verdict(False, f"the value {sp.sstr(got)} is not the direct evaluation {sp.sstr(want)}")
-    if row.of is not None:
-        for got, wrt in zip(value, row.wrt, strict=True):
-            # Everything named is put in but the variable itself.
-            of = row.of.xreplace({k: v for k, v in env.mapping.items() if k != wrt})
-            if not _derivative_agrees(of, wrt, got, points, env):
-                return Verdict(False, f"{sp.sstr(got)} is not the derivative by {wrt}")
+    for where in at:
+        values = [_evaluate(sp.sympify(v), where) for v in value]
+        for form in forms:
+            for got, want in zip(form, values):
+                if not _close_values(_evaluate(sp.sympify(got), where), want):
+                    return Verdict(False, f"the form {sp.sstr(got)} is not the value")
+        if row.truth is not None:
+            for got, want in zip(values, _components(row.truth), strict=True):
+                if not _close_values(got, _evaluate(sp.sympify(want), where)):
+                    return Verdict(False, f"the value is not the direct evaluation {sp.sstr(want)}")
+        if row.of is not None:
+            for got, wrt in zip(values, row.wrt, strict=True):
+                if not _derivative_agrees(row.of, wrt, got, where):
+                    return Verdict(False, f"the value is not the derivative by {wrt}")
     return Verdict(True)
 
 
-def _agree(got, want, points) -> bool:
-    """Equal at the given numbers (no free symbols left), or at every point."""
-    got, want = sp.sympify(got), sp.sympify(want)
-    symbols = sorted((got.free_symbols | want.free_symbols), key=lambda s: s.name)
-    if not symbols:
-        return _close_values(_evaluate(got, (), ()), _evaluate(want, (), ()))
-    if points is None:
-        return False
-    for point in points:
-        args = [point.get(s) for s in symbols]
-        if any(a is None for a in args):
-            return False
-        if not _close_values(_evaluate(got, symbols, args), _evaluate(want, symbols, args)):
-            return False
-    return True
-
-
-def _evaluate(expr, symbols, args):
-    fn = numeric_function(tuple(symbols), expr)
+def _evaluate(expr, where: dict):
+    """expr at 30 digits, its free symbols taking their values from `where` (None: undefined)."""
+    symbols = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
+    if any(s not in where for s in symbols):
+        return None
+    fn = numeric_function(symbols, expr)
     if fn is None:
         return None
     with mpmath.workdps(DIGITS):
         try:
-            value = fn(*args)
+            value = fn(*(where[s] for s in symbols))
         except (ZeroDivisionError, ValueError, OverflowError, TypeError):
             return None
         if isinstance(value, (mpmath.mpc, complex)):
@@ -493,38 +525,35 @@ def _close_values(a, b) -> bool:
     return abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b))
 
 
-def _derivative_agrees(of: sp.Expr, wrt: sp.Symbol, claimed, points, env: Env) -> bool:
-    """d of / d wrt equals `claimed` at the given numbers (`of` holds only
-    `wrt` then, its value in `env`) or at every point."""
-    free = sorted(of.free_symbols | {wrt} | sp.sympify(claimed).free_symbols, key=lambda s: s.name)
-    if points is None:
-        points = [{}]
-    for point in points:
-        where = dict(point)
-        if wrt not in where:
-            at = env.mapping.get(wrt)
-            if at is None:
-                return False
-            where[wrt] = _evaluate(sp.sympify(at), (), ())
-        args = [where.get(s) for s in free]
-        if any(a is None for a in args):
+def _derivative_agrees(of: sp.Expr, wrt: sp.Symbol, claimed, where: dict) -> bool:
+    """d of / d wrt equals `claimed` (a number) where every symbol has the value `where` gives it."""
+    symbols = sorted(of.free_symbols | {wrt}, key=lambda s: s.name)
+    if any(s not in where for s in symbols):
+        return False
+    fn = numeric_function(tuple(symbols), of)
+    if fn is None:
+        return False
+    args = [where[s] for s in symbols]
+    index = symbols.index(wrt)
+    with mpmath.workdps(DIGITS):
+        def along(t):
+            shifted = list(args)
+            shifted[index] = t
+            return fn(*shifted)
+        try:
+            want = mpmath.diff(along, args[index])
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
             return False
-        fn = numeric_function(tuple(free), of)
-        if fn is None:
-            return False
-        index = free.index(wrt)
-        with mpmath.workdps(DIGITS):
-            def along(t):
-                shifted = list(args)
-                shifted[index] = t
-                return fn(*shifted)
-            try:
-                want = mpmath.diff(along, args[index])
-            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-                return False
-        if not _close_values(_evaluate(sp.sympify(claimed), free, args), mpmath.mpf(want)):
-            return False
-    return True
+    return _close_values(claimed, mpmath.mpf(want))
+
+
+_AS_BUILT = StrPrinter({"order": "none"})
+
+
+def plain_as_built(expr: sp.Basic) -> str:
+    """The check string of an exact value, its terms and factors in the order
+    they were built (SymPy's default order evaluates each term to sort it)."""
+    return _AS_BUILT.doprint(expr)
 
 
 # ---------------------------------------------------------------------------
@@ -537,7 +566,7 @@ def approximate(value: sp.Basic, places: int) -> str:
     from its value at 30 digits; checked to lie within half a unit of the
     last place of it."""
     with mpmath.workdps(DIGITS + 10):
-        exact = _evaluate(sp.sympify(value), (), ())
+        exact = _evaluate(sp.sympify(value), {})
         if exact is None:
             raise ValueError(f"{sp.sstr(value)} has no real value")
         text = mpmath.nstr(exact, DIGITS + 5, strip_zeros=False, min_fixed=-mpmath.inf, max_fixed=mpmath.inf)

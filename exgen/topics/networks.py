@@ -29,11 +29,13 @@ A `Network` holds the numbers; `_Backprop` builds from it, all exactly
 """
 
 import functools
+import math
 import random
 from dataclasses import dataclass
 
 import sympy as sp
 
+from .. import built
 from ..compose import Domain, Draft
 from ..forms import tex, visible_length
 from ..registry import RULES
@@ -43,7 +45,7 @@ from ..rules.losses import (binary_cross_entropy, cross_entropy, sigmoid_cross_e
 from ..rules.vectors import softmax
 from ..seeding import pick
 from ..steps import Step
-from ..worked import Dot, InOrder, Partial, Product, Row, Shown, Worked, number, shown
+from ..worked import Dot, InOrder, Number, Partial, Product, Row, Shown, Worked, number, shown
 from . import topic as _register
 
 topic = functools.partial(_register, family="ml")
@@ -127,16 +129,55 @@ def names_of(network: Network) -> tuple[Names, ...]:
     return tuple(out)
 
 
+def _put(form: sp.Basic, values: dict) -> sp.Basic:
+    """`form` with the named values put in where a name stands alone or as an
+    argument of a display head (a factor of a dotted product, a term written out)."""
+    if form in values:
+        return values[form]
+    if isinstance(form, Shown):
+        return form.func(*(_put(a, values) for a in form.args))
+    return form
+
+
+def _weighted(weights, inputs, bias) -> sp.Expr:
+    """w_1 a_1 + ... + w_n a_n + b, as written."""
+    return built.total([built.product((w, a)) for w, a in zip(weights, inputs)] + [bias])
+
+
+def _activation(name: str, z: sp.Expr) -> sp.Expr:
+    return z if name == "identity" else ACTIVATIONS[name](z, evaluate=False)
+
+
 def _dotted_numbers(form: sp.Basic) -> sp.Basic:
     """Products written side by side (v h) take dots once numbers are in them: 2 \\cdot sigma(1.1)."""
-    return form.replace(lambda e: isinstance(e, Product) and not all(a.is_Symbol for a in e.args),
+    return form.replace(lambda e: isinstance(e, Product) and any(_numeric(a) for a in e.args[1:]),
                         lambda e: Dot(*e.args))
 
 
-def exact(value: sp.Expr) -> sp.Expr:
-    """A value with ReLU of a number evaluated (ReLU(1.1) is 1.1)."""
-    return value.replace(lambda e: isinstance(e, ReLU) and e.args[0].is_number,
-                         lambda e: sp.Max(0, e.args[0]))
+def _numeric(factor) -> bool:
+    return factor.is_number or isinstance(factor, Number) or (factor.could_extract_minus_sign()
+                                                              and isinstance(-factor, Number))
+
+
+def _plug(expr, values: dict):
+    """A form with the numbers and named values put in: its value, built as
+    written (`built`); ReLU of a number evaluated."""
+    if isinstance(expr, sp.Symbol):
+        return values.get(expr, expr)
+    if isinstance(expr, Number):
+        return expr.args[0]
+    if not expr.args:
+        return expr
+    args = [_plug(a, values) for a in expr.args]
+    if isinstance(expr, (Dot, Product)) or expr.is_Mul:
+        return built.product(args)
+    if isinstance(expr, InOrder) or expr.is_Add:
+        return built.total(args)
+    if expr.is_Pow:
+        return built.power(*args)
+    if isinstance(expr, ReLU) and args[0].is_Rational:
+        return sp.Max(0, args[0])
+    return expr.func(*args, evaluate=False)
 
 
 def _depth(expr) -> int:
@@ -159,8 +200,8 @@ def atomic(value) -> bool:
     """A number, or one function of a number (sigma(1.3), e^{0.5}), possibly negated."""
     if value.is_Rational:
         return True
-    if value.could_extract_minus_sign():
-        value = -value
+    if value.is_Mul and len(value.args) == 2 and value.args[0] == -1:  # (not could_extract_minus_sign:
+        value = value.args[1]                                            # it evaluates a long number)
     return isinstance(value, sp.Function) and all(a.is_Rational for a in value.args)
 
 
@@ -180,34 +221,22 @@ class _Backprop:
             self.point.update(zip(names.biases, layer.biases))
         # asked: (layer, unit, input) per parameter, input None for the bias.
         self.asked = asked
+        self._deltas: dict = {}
         self._forward()
 
-    # -- forward pass: in the parameters (for the trees) and exact at the given numbers
+    # -- forward pass in the parameters (for the trees), and in floats (to choose the numbers)
     def _forward(self):
         net = self.net
-        self.pre_in_p, self.post_in_p, self.pre_value, self.post_value = [], [], [], []
-        feed_p, feed_v = tuple(net.inputs), tuple(net.inputs)
+        self.pre_in_p, self.post_in_p = [], []
+        feed = tuple(net.inputs)
         for layer, names in zip(net.layers, self.names):
-            pre_p = tuple(sp.Add(*(w * a for w, a in zip(ws, feed_p))) + b for ws, b in zip(names.weights, names.biases))
-            pre_v = tuple(sp.Add(*(w * a for w, a in zip(ws, feed_v))) + b for ws, b in zip(layer.weights, layer.biases))
-            self.pre_in_p.append(pre_p)
-            self.pre_value.append(pre_v)
-            feed_p = self._activate(layer.activation, pre_p)
-            feed_v = self._activate(layer.activation, pre_v, exact=True)
-            self.post_in_p.append(feed_p)
-            self.post_value.append(feed_v)
+            pre = tuple(_weighted(ws, feed, b) for ws, b in zip(names.weights, names.biases))
+            feed = tuple(softmax(k + 1, *pre) for k in range(len(pre))) if layer.activation == "softmax" else tuple(
+                _activation(layer.activation, z) for z in pre)
+            self.pre_in_p.append(pre)
+            self.post_in_p.append(feed)
         self.loss_in_p = self.loss_of_outputs(self.pre_in_p[-1])
-        self.loss_value = self._loss_value(self.post_value[-1])
-
-    @staticmethod
-    def _activate(name: str, pre: tuple, exact: bool = False) -> tuple:
-        if name == "softmax":
-            if exact:  # e^{o_k} / sum_j e^{o_j}, in SymPy's own functions
-                return tuple(softmax(k + 1, *pre).elementary() for k in range(len(pre)))
-            return tuple(softmax(k + 1, *pre) for k in range(len(pre)))
-        if name == "relu" and exact:
-            return tuple(z if z > 0 else sp.Integer(0) for z in pre)
-        return tuple(ACTIVATIONS[name](z) for z in pre)
+        self.pre_value, self.post_value = float_forward(net)
 
     @property
     def output(self) -> Layer:
@@ -221,20 +250,12 @@ class _Backprop:
         (o,), (y,) = logits, self.net.targets
         if self.net.loss == "cross-entropy":
             return binary_cross_entropy(sigmoid(o), y)
-        return squared_error(ACTIVATIONS[out.activation](o), y)
-
-    def _loss_value(self, outputs: tuple) -> sp.Expr:
-        if self.output.activation == "softmax":
-            return -sp.Add(*(y * sp.log(p) for y, p in zip(self.net.targets, outputs)))
-        (p,), (y,) = outputs, self.net.targets
-        if self.net.loss == "cross-entropy":
-            return -y * sp.log(p) - (1 - y) * sp.log(1 - p)
-        return squared_error(p, y)
+        return squared_error(_activation(out.activation, o), y)
 
     # -- the backward pass as derivation trees (variables: the parameters)
     def _activation_step(self, name: str, z: sp.Symbol) -> Step:
         rule = RULES[name]
-        return Step(name, ACTIVATIONS[name](z), z, rule.rate(z))
+        return Step(name, _activation(name, z), z, rule.rate(z))
 
     def output_delta_step(self, k: int, logits: tuple) -> Step:
         """dL/do_k, logits[k] a symbol: one of the course's identities, or the
@@ -251,7 +272,8 @@ class _Backprop:
         loss = squared_error_step(yhat, y[0])
         act = self._activation_step(out.activation, o)
         inner = act.expr
-        return Step("chain", squared_error(inner, y[0]), o, loss.result.xreplace({yhat: inner}) * act.result,
+        return Step("chain", squared_error(inner, y[0]), o,
+                    built.product((built.substituted(loss.result, {yhat: inner}), act.result)),
                     parts=(("outer", loss.expr), ("inner", inner), ("u", yhat)),
                     substeps=(loss, act), bindings=((yhat, inner),))
 
@@ -260,15 +282,15 @@ class _Backprop:
         hidden, output = self.names[0], self.names[-1]
         h, z = hidden.post[j], hidden.pre[j]
         activation = self.net.layers[0].activation
-        # o_k as a function of h_j (the other hidden units at their values in the parameters)
-        feeds = tuple(sp.Add(*((h if m == j else self.post_in_p[0][m]) * v for m, v in enumerate(vs))) + c
-                      for vs, c in zip(output.weights, output.biases))
+        # o_k as a function of h_j (the other hidden units' h_m are bound where the tree starts)
+        feeds = tuple(_weighted(vs, hidden.post, c) for vs, c in zip(output.weights, output.biases))
         logits = output.pre
         partials = tuple(self.output_delta_step(k, logits) for k in range(len(logits)))
         rates = tuple(weighted_sum_step(feed, h) for feed in feeds)
         through = dict(zip(logits, feeds))
         of_h = self.loss_of_outputs(feeds)
-        result = sp.Add(*(p.result.xreplace(through) * r.result for p, r in zip(partials, rates)))
+        result = built.total(built.product((built.substituted(p.result, through), r.result))
+                             for p, r in zip(partials, rates))
         if len(logits) == 1:
             by_h = Step("chain", of_h, h, result,
                         parts=(("outer", partials[0].expr), ("inner", feeds[0]), ("u", logits[0])),
@@ -279,16 +301,35 @@ class _Backprop:
                         substeps=partials + rates, bindings=tuple(zip(logits, feeds)))
         act = self._activation_step(activation, z)
         inner = act.expr
-        return Step("chain", of_h.xreplace({h: inner}), z, by_h.result.xreplace({h: inner}) * act.result,
+        return Step("chain", built.substituted(of_h, {h: inner}), z,
+                    built.product((built.substituted(by_h.result, {h: inner}), act.result)),
                     parts=(("outer", of_h), ("inner", inner), ("u", h)),
                     substeps=(by_h, act), bindings=((h, inner),))
 
     def delta_step(self, layer: int, unit: int) -> Step:
+        """dL/dz of a unit (built once: every gradient of the unit shares it)."""
+        key = (layer, unit)
+        if key not in self._deltas:
+            self._deltas[key] = self._delta_step(layer, unit)
+        return self._deltas[key]
+
+    def _delta_step(self, layer: int, unit: int) -> Step:
+        """In the layer's own symbols: z_j, the other units of its layer (bound
+        where a tree starts, see `tree`) and the weights after it."""
         if layer == len(self.net.layers) - 1:
-            names = self.names[layer]
-            logits = tuple(names.pre[m] if m == unit else self.pre_in_p[layer][m] for m in range(len(names.pre)))
-            return self.output_delta_step(unit, logits)
+            return self.output_delta_step(unit, self.names[layer].pre)
         return self.hidden_delta_step(unit)
+
+    def _others(self, layer: int, unit: int) -> tuple:
+        """(symbol, value in the parameters) of the quantities of the other units
+        of a layer that the unit's delta holds as symbols: the other output
+        logits (softmax), the other hidden activations."""
+        last = len(self.net.layers) - 1
+        if layer == last:
+            names, values = self.names[layer].pre, self.pre_in_p[layer]
+        else:
+            names, values = self.names[layer].post, self.post_in_p[layer]
+        return tuple((s, v) for m, (s, v) in enumerate(zip(names, values)) if m != unit)
 
     def parameter(self, layer: int, unit: int, source: int | None) -> sp.Symbol:
         names = self.names[layer]
@@ -301,13 +342,19 @@ class _Backprop:
         inner = self.pre_in_p[layer][unit]
         delta = self.delta_step(layer, unit)
         rate = weighted_sum_step(inner, p)
-        return Step("chain", self.loss_in_p, p, delta.result.xreplace({z: inner}) * rate.result,
+        # The other units of the layer do not depend on z: their symbols are bound to their values too.
+        bindings = ((z, inner),) + self._others(layer, unit)
+        return Step("chain", self.loss_in_p, p, built.product((built.substituted(delta.result, dict(bindings)),
+                                                                rate.result)),
                     parts=(("outer", delta.expr), ("inner", inner), ("u", z)),
-                    substeps=(delta, rate), bindings=((z, inner),))
+                    substeps=(delta, rate), bindings=bindings)
 
     # -- the key
     def worked(self) -> Worked:
         self.values: dict = {}  # named quantity -> exact value
+        self.numbers = {s: number(v) for s, v in (self.point | self.given).items()}
+        self.atoms: dict = {}  # named quantity -> its value as printed, where it is a number or sigma(number)
+        self.short: dict = {}  # named quantity -> its row's last form, where that is short
         forward = self._forward_rows()
         backward = self._backward_rows()
         answers = tuple(self.gradient_value[self.parameter(*a)] for a in self.asked)
@@ -321,24 +368,31 @@ class _Backprop:
         """The form with the given numbers put in, and each named value that
         is short (sigma(1.3)); a name stays where its value would make the
         form unreadable."""
-        numbers = {s: number(v) for s, v in (self.point | self.given).items()}
-        short = {s: shown(v) for s, v in self.values.items() if readable(v)}
-        full = _dotted_numbers(form.xreplace(numbers | short))
+        with_atoms = form.xreplace(self.numbers | self.atoms)
+        # A longer value goes in only where it stands alone, a factor of a dotted product or a term
+        # written out, never inside a SymPy sum (which would merge its numbers with the others).
+        full = _dotted_numbers(_put(with_atoms, self.short))
         if readable(full):
             return full
-        return _dotted_numbers(form.xreplace(numbers | {s: shown(v) for s, v in self.values.items() if atomic(v)}))
+        return _dotted_numbers(with_atoms)
 
-    def _row(self, name, forms, value, **claim) -> Row:
-        """A row showing its forms, then its exact value where that is short."""
+    def _row(self, name, forms, **claim) -> Row:
+        """A row showing its forms, then its exact value where that is short.
+        The value is the first form with every number and named value put in."""
+        value = _plug(forms[0], self.point | self.given | self.values)
         shown_forms = []
         for form in forms:
             if not shown_forms or form != shown_forms[-1]:
                 shown_forms.append(form)
-        exact = shown(value)
-        if atomic(value) and exact != shown_forms[-1]:
+        exact = shown(value) if atomic(value) else None
+        if exact is not None and exact != shown_forms[-1]:
             shown_forms.append(exact)
         if name is not None:
             self.values[name] = value
+            if exact is not None:
+                self.atoms[name] = exact
+            elif readable(shown_forms[-1]):
+                self.short[name] = shown_forms[-1]
         return Row(tuple(shown_forms), value, name=name, **claim)
 
     def _forward_rows(self) -> tuple[Row, ...]:
@@ -349,15 +403,13 @@ class _Backprop:
                 general = InOrder(*(Product(w, a) for w, a in zip(ws, feed)), b)
                 with_numbers = InOrder(*(Dot(self.display(w), self.display(a)) for w, a in zip(ws, feed)),
                                        self.display(b))
-                rows.append(self._row(z, (general, with_numbers), self.pre_value[index][j],
-                                      truth=self.pre_in_p[index][j], role="forward"))
+                rows.append(self._row(z, (general, with_numbers), truth=self.pre_in_p[index][j], role="forward"))
             for j, (z, a) in enumerate(zip(names.pre, names.post)):
                 if layer.activation == "softmax":
                     general = softmax(j + 1, *names.pre).elementary()
                 else:
                     general = ACTIVATIONS[layer.activation](z)
-                rows.append(self._row(a, (general, self.display(general)), self.post_value[index][j],
-                                      truth=self.post_in_p[index][j], role="forward"))
+                rows.append(self._row(a, (general, self.display(general)), truth=self.post_in_p[index][j], role="forward"))
             feed = names.post
         outputs = self.names[-1].post
         if self.output.activation == "softmax":
@@ -366,8 +418,7 @@ class _Backprop:
             with_labels = -sp.Add(*(y * sp.log(p) for y, p in zip(self.net.targets, outputs)))
         else:
             general = with_labels = self._general_loss(outputs[0])
-        rows.append(self._row(_symbol("L"), (general, self.display(with_labels)), self.loss_value,
-                              truth=self.loss_in_p, role="forward"))
+        rows.append(self._row(_symbol("L"), (general, self.display(with_labels)), truth=self.loss_in_p, role="forward"))
         return tuple(rows)
 
     def _general_loss(self, yhat: sp.Symbol) -> sp.Expr:
@@ -413,10 +464,9 @@ class _Backprop:
         loss = _symbol("L")
         for k in sorted(outputs):
             form, rules = self._output_delta_forms(k)
-            value = self._delta_value(last, k)
             logits = tuple(out_names.pre[m] for m in range(len(out_names.pre)))
             label = "output unit" + (f" {k + 1}" if self.output.units > 1 else "")
-            rows.append(self._row(out_names.deltas[k], (form, self.display(form)), value, lhs=Partial(loss, out_names.pre[k]),
+            rows.append(self._row(out_names.deltas[k], (form, self.display(form)), lhs=Partial(loss, out_names.pre[k]),
                                   of=self.loss_of_outputs(logits), wrt=(out_names.pre[k],), role="delta",
                                   label=label, rules=rules))
             rows += self._gradient_rows(last, k)
@@ -427,23 +477,13 @@ class _Backprop:
                 back = into[0] if len(into) == 1 else InOrder(*into)
                 slope = self._slope(activation, j)
                 form = Dot(*(back.args if isinstance(back, Product) else (back,)), slope)
-                value = self._delta_value(0, j)
-                step = self.hidden_delta_step(j)
+                step = self.delta_step(0, j)
                 label = "hidden unit" + (f" {j + 1}" if self.net.layers[0].units > 1 else "")
-                rows.append(self._row(names.deltas[j], (form, self.display(form)), value, lhs=Partial(loss, names.pre[j]),
+                rows.append(self._row(names.deltas[j], (form, self.display(form)), lhs=Partial(loss, names.pre[j]),
                                       of=step.expr, wrt=(names.pre[j],), role="delta", label=label,
                                       rules=("weighted_sum", activation)))
                 rows += self._gradient_rows(0, j)
         return tuple(rows)
-
-    def _delta_value(self, layer: int, unit: int) -> sp.Expr:
-        """delta of a unit, exactly: its step's result at the given numbers."""
-        step = self.delta_step(layer, unit)
-        at = dict(self.point)
-        # The tree's own variables (this unit's z, the output logits) take their values.
-        for index, layer_names in enumerate(self.names):
-            at |= dict(zip(layer_names.pre, self.pre_value[index]))
-        return exact(step.result.xreplace(at))
 
     def _gradient_rows(self, layer: int, unit: int) -> list[Row]:
         names = self.names[layer]
@@ -455,14 +495,12 @@ class _Backprop:
                 continue
             p = self.parameter(layer, unit, source)
             form = delta if source is None else Dot(delta, feed[source])
-            value = self.values[delta] * (1 if source is None else self._value_of(feed[source]))
-            self.gradient_value[p] = value
-            rows.append(self._row(None, (form, self.display(form)), value, lhs=Partial(_symbol("L"), p),
-                                  of=self.loss_in_p, wrt=(p,), role="gradient", rules=("weighted_sum",)))
+            # Its value is an answer: sheet.json's check compares it with the numeric derivative of L there.
+            row = self._row(None, (form, self.display(form)), lhs=Partial(_symbol("L"), p),
+                            role="gradient", rules=("weighted_sum",))
+            self.gradient_value[p] = row.value
+            rows.append(row)
         return rows
-
-    def _value_of(self, symbol):
-        return self.given.get(symbol, self.values.get(symbol))
 
 
 # ---------------------------------------------------------------------------
@@ -493,26 +531,47 @@ def _targets(rng: random.Random, activation: str, loss: str, units: int) -> tupl
     return (pick(rng, SQUARED_TARGETS[activation]),)
 
 
-def _fits(build: _Backprop) -> bool:
+def float_forward(network: Network) -> tuple[list, list]:
+    """Every layer's pre-activations and activations in floats (to choose the numbers)."""
+    pres, posts = [], []
+    feed = [float(x) for x in network.inputs]
+    for layer in network.layers:
+        pre = [sum(float(w) * a for w, a in zip(ws, feed)) + float(b) for ws, b in zip(layer.weights, layer.biases)]
+        if layer.activation == "softmax":
+            top = max(pre)
+            exps = [math.exp(z - top) for z in pre]
+            feed = [e / sum(exps) for e in exps]
+        else:
+            feed = [FLOAT_ACTIVATIONS[layer.activation](z) for z in pre]
+        pres.append(pre)
+        posts.append(feed)
+    return pres, posts
+
+
+FLOAT_ACTIVATIONS = {"sigmoid": lambda z: 1 / (1 + math.exp(-z)), "tanh": math.tanh, "relu": lambda z: max(0.0, z),
+                     "identity": lambda z: z}
+
+
+def _fits(network: Network, asked) -> bool:
     """Every pre-activation inside (-3, 3) and at least 0.1 from 0 (ReLU's
     kink; sigma(0) = 1/2 leaves little to compute), and no gradient asked
     equal to zero: each asked unit's ReLU active, the output not at its
     target, a hidden unit's weights into two softmax outputs not equal."""
-    net = build.net
-    for values in build.pre_value:
-        if any(not 0.1 <= abs(float(v)) <= LARGEST_INPUT_TO_UNIT for v in values):
+    pre_values, post_values = float_forward(network)
+    for values in pre_values:
+        if any(not 0.1 <= abs(v) <= LARGEST_INPUT_TO_UNIT for v in values):
             return False
-    last = len(net.layers) - 1
-    for layer, unit, source in build.asked:
-        if net.layers[layer].activation == "relu" and build.pre_value[layer][unit] < 0:
+    last = len(network.layers) - 1
+    for layer, unit, source in asked:
+        if network.layers[layer].activation == "relu" and pre_values[layer][unit] < 0:
             return False
-        if layer == last and last > 0 and source is not None and build.post_value[0][source] == 0:
+        if layer == last and last > 0 and source is not None and post_values[0][source] == 0:
             return False  # the weight from a dead ReLU unit
-        if layer < last and net.layers[-1].units == 2:
-            into = [row[unit] for row in net.layers[-1].weights]
+        if layer < last and network.layers[-1].units == 2:
+            into = [row[unit] for row in network.layers[-1].weights]
             if into[0] == into[1]:
                 return False  # delta = delta_o1 (v_1j - v_2j) h'(z_j), as delta_o2 = -delta_o1
-    if net.loss == "squared" and abs(float(build.post_value[-1][0] - net.targets[0])) < 0.05:
+    if network.loss == "squared" and abs(post_values[-1][0] - float(network.targets[0])) < 0.05:
         return False
     return True
 
@@ -552,8 +611,7 @@ def draw_network(rng: random.Random, level: str) -> tuple[Network, tuple]:
         network = Network(tuple(pick(rng, INPUTS) for _ in range(inputs)),
                           _targets(rng, activation, loss, layers[-1].units), layers, loss)
         asked = _asked(rng, network)
-        build = _Backprop(network, asked)
-        if _fits(build):
+        if _fits(network, asked):
             return network, asked
     return network, asked
 
@@ -609,7 +667,7 @@ def prompt_of(build: _Backprop) -> str:
     for names in build.names:
         symbols = [s for row in names.weights for s in row] + list(names.biases)
         lines.append("&" + ", \\ ".join(f"{tex(s)} = {tex(number(build.point[s]))}" for s in symbols))
-    return r"\begin{aligned}%s\end{aligned}" % r"\\".join(lines)
+    return r"\begin{aligned}[t]%s\end{aligned}" % r"\\".join(lines)
 
 
 def _loss_tex(build: _Backprop) -> str:
@@ -632,5 +690,4 @@ def _backprop(rng: random.Random, level: str):
     wrt = tuple(build.parameter(*a) for a in asked)
     return Draft(build.loss_in_p, wrt=wrt, domain=Domain(), name="L", prompt=prompt_of(build),
                  preferred=tuple(t.result for t in trees), steps=trees, at_point=True,
-                 given=tuple(sorted(build.point.items(), key=lambda item: item[0].name)), worked=worked,
-                 note="Compute the forward pass, the loss, then the gradients by backpropagation.")
+                 given=tuple(sorted(build.point.items(), key=lambda item: item[0].name)), worked=worked)
