@@ -366,13 +366,18 @@ def _row_latex(row, decimals: int) -> tuple[str, tuple[str, ...]]:
 
 
 def _approximation(row, decimals: int) -> str:
-    """The row's value to `decimals` places, unless it is already printed exactly."""
+    """The row's value to `decimals` places (LaTeX; a matrix entry by entry),
+    unless it is already printed exactly."""
     value = row.value
-    if not decimals or not row.approximate or not isinstance(value, sp.Expr) or value.free_symbols:
+    if not decimals or not row.approximate or not isinstance(value, sp.Basic) or value.free_symbols:
         return ""
-    if value.is_Rational and (value * 10 ** decimals).is_Integer:
+    entries = list(value) if isinstance(value, sp.MatrixBase) else [value]
+    if all(e.is_Rational and (e * 10 ** decimals).is_Integer for e in entries):
         return ""
-    return approximate(value, decimals)
+    texts = [approximate(e, decimals) for e in entries]
+    if not isinstance(value, sp.MatrixBase):
+        return texts[0]
+    return tex(sp.ImmutableMatrix(value.rows, value.cols, [sp.Symbol(t) for t in texts]))
 
 
 def _worked_phrase(row) -> str:
@@ -418,7 +423,8 @@ WORKED_ROW = 70
 def problem_context(problem: Problem, decimals: int = 0) -> dict:
     ex = problem.exercise
     if ex.worked is not None:
-        places = r" \text{ (every value to %d decimal places)}" % decimals if decimals else ""
+        places = r" \text{ (every value to %d decimal places)}" % decimals if decimals and any(
+            _approximation(row, decimals) for row in ex.worked.rows) else ""
         return {"number": problem.number, "level": problem.level, "topic": ex.topic, "steps": problem.steps,
                 "prompt": prompt(ex), "domain": "", "note": ex.note,
                 "questions": r", \allowbreak ".join(tex(a) for a in ex.worked.asked) + places,
@@ -583,9 +589,10 @@ def worked_json(p: Problem, decimals: int = 0) -> list[dict]:
                      "value": plain_as_built(row.value)}
             if row.name is not None:
                 entry["name"] = row.name.name
-            approx = _approximation(row, decimals)
-            if approx:
-                entry["approx"] = approx
+            if decimals and not row.value.free_symbols:
+                entries = list(row.value) if isinstance(row.value, sp.MatrixBase) else [row.value]
+                approx = [approximate(e, decimals) for e in entries]
+                entry["approx"] = approx if isinstance(row.value, sp.MatrixBase) else approx[0]
             rows.append(entry)
     return rows
 

@@ -207,6 +207,36 @@ class Gradient(Shown):
         return r"\nabla_{%s} %s" % (printer._print(by), printer._print(of))
 
 
+class At(Shown):
+    """A left-hand side evaluated at a point: grad f |_{x = (1, -1)^T}."""
+
+    nargs = 2
+
+    def _latex(self, printer, exp=None):
+        what, where = self.args
+        return r"\left. %s \right|_{%s}" % (printer._print(what), printer._print(where))
+
+
+class Equals(Shown):
+    """a = b, where a form names a value (x = (1, -1)^T)."""
+
+    nargs = 2
+
+    def _latex(self, printer, exp=None):
+        left, right = self.args
+        return r"%s = %s" % (printer._print(left), printer._print(right))
+
+
+class Vector(Shown):
+    """A column vector written on one line: (1, -1)^T."""
+
+    def concrete(self, env):
+        return sp.ImmutableMatrix(len(self.args), 1, [concrete(a, env) for a in self.args])
+
+    def _latex(self, printer, exp=None):
+        return r"\left(%s\right)^{T}" % ", ".join(printer._print(a) for a in self.args)
+
+
 class Array(Shown):
     """A matrix or vector by name (X, A; bold for a vector: w, x, y);
     `env` gives its entries."""
@@ -378,7 +408,8 @@ class Row:
     equals `truth` (an expression in the variables, evaluated directly) or
     the derivative of `of` by `wrt` (one variable, or each component of a
     gradient: `value` is then a column Matrix). Where `index` is given, the
-    forms hold a general index k and are checked for k = 1, ..., len(wrt).
+    forms hold a general index k and are checked for k = 1, ..., n, the
+    value being the column of the n instances.
     role: how a writer groups the row ("forward", "delta", "gradient",
     "answer", "step"); label: a few plain words naming it (the unit, the
     component); rules: the registry rules it applies (named in its phrase);
@@ -435,12 +466,11 @@ def check_worked(worked: Worked, variables, domain, rng) -> Verdict:
     symbolic: dict = {}  # named values that hold the variables (a gradient as a function of w)
     points = None
     for row in worked.rows:
-        if row.index is not None:
-            forms = [tuple(concrete(form, env.with_value(row.index, sp.Integer(k)))
-                           for k in range(1, len(row.wrt) + 1)) for form in row.forms]
-        else:
-            forms = [_components(concrete(form, env)) for form in row.forms]
         value = _components(concrete(row.value, env))
+        # A form with the general index: one instance per component of the value.
+        forms = [tuple(concrete(form, env.with_value(row.index, sp.Integer(k))) for k in range(1, len(value) + 1))
+                 if row.index is not None and form.has(row.index) else _components(concrete(form, env))
+                 for form in row.forms]
         if symbolic:
             forms = [tuple(_symbolic(c, symbolic) for c in form) for form in forms]
             value = tuple(_symbolic(c, symbolic) for c in value)
