@@ -79,8 +79,12 @@ LONG_ROW = 30
 LONG_LHS = 28
 
 
+# Commands printed as words take their letters' width (sin t cos t is wide, not "t t").
+_WORDS = re.compile(r"\\(sin|cos|tan|sec|ln|log|exp|tanh|arcsin|arccos|arctan|max)\b")
+
+
 def _visible(latex: str) -> int:
-    return len(re.sub(r"\\left|\\right|\\[a-z]+|[\s{}]", "", latex))
+    return len(re.sub(r"\\left|\\right|\\[a-z]+|[\s{}]", "", _WORDS.sub(r"\1", latex)))
 
 
 def fit(latex: str, share: str = "0.58", limit: int = LONG_ROW) -> str:

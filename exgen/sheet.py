@@ -590,7 +590,7 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if not _friendly(expr, variables, points):
         return None, "values too large for a worked example"
     verdict = Verdict(True)
-    passed: set = set()  # subtrees the trees share are checked once
+    passed = set() if len(problem.trees) > 1 else None  # subtrees the trees share are checked once
     for derivation in problem.trees:
         verdict = check_tree(derivation, points, passed)
         if not verdict.ok:

@@ -35,7 +35,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from .check import DIGITS, TOLERANCE, Verdict, numeric_function, sample_points
+from .check import DIGITS, MIN_POINTS, TOLERANCE, Verdict, derivative_agrees, numeric_function, sample_points
 
 # ---------------------------------------------------------------------------
 # Display heads
@@ -464,6 +464,7 @@ def check_worked(worked: Worked, variables, domain, rng) -> Verdict:
     with mpmath.workdps(DIGITS):
         numbers = {s: _mp(v) for s, v in worked.point}
     symbolic: dict = {}  # named values that hold the variables (a gradient as a function of w)
+    derived: set = set()  # (function, variable, derivative) already checked at these points
     points = None
     for row in worked.rows:
         value = _components(concrete(row.value, env))
@@ -476,9 +477,9 @@ def check_worked(worked: Worked, variables, domain, rng) -> Verdict:
             value = tuple(_symbolic(c, symbolic) for c in value)
         varies = any(_free(c, variables) for c in value)
         if varies and points is None:
-            points = sample_points(domain, variables, rng)
+            points = sample_points(domain, variables, rng, MIN_POINTS)
         at = [{**numbers, **point} for point in points] if varies else [numbers]
-        verdict = _row_agrees(row, forms, value, at)
+        verdict = _row_agrees(row, forms, value, at, derived)
         if not verdict.ok:
             where = row.label or sp.sstr(row.name if row.name is not None else row.lhs)
             return Verdict(False, f"worked row {where}: {verdict.detail}")
@@ -508,10 +509,20 @@ def _free(expr, variables) -> bool:
     return isinstance(expr, sp.Basic) and bool(expr.free_symbols & set(variables))
 
 
-def _row_agrees(row: Row, forms, value, at: list[dict]) -> Verdict:
+def _row_agrees(row: Row, forms, value, at: list[dict], derived: set) -> Verdict:
     for form in forms:
         if len(form) != len(value):
             return Verdict(False, f"a form has {len(form)} components, the value {len(value)}")
+    if row.of is not None and len(at) > 1:
+        # A derivative as a function of the variables, at the random points: the oracle's own check
+        # (floats first, mpmath where they cannot decide); each (function, variable, derivative) once.
+        for claimed, wrt in zip(value, row.wrt, strict=True):
+            key = (row.of, wrt, claimed)
+            if key not in derived:
+                verdict = derivative_agrees(row.of, wrt, claimed, at)
+                if not verdict.ok:
+                    return Verdict(False, f"the value is not the derivative by {wrt}: {verdict.detail}")
+                derived.add(key)
     for where in at:
         values = [_evaluate(sp.sympify(v), where) for v in value]
         for form in forms:
@@ -522,7 +533,7 @@ def _row_agrees(row: Row, forms, value, at: list[dict]) -> Verdict:
             for got, want in zip(values, _components(row.truth), strict=True):
                 if not _close_values(got, _evaluate(sp.sympify(want), where)):
                     return Verdict(False, f"the value is not the direct evaluation {sp.sstr(want)}")
-        if row.of is not None:
+        if row.of is not None and len(at) == 1:
             for got, wrt in zip(values, row.wrt, strict=True):
                 if not _derivative_agrees(row.of, wrt, got, where):
                     return Verdict(False, f"the value is not the derivative by {wrt}")

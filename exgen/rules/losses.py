@@ -72,17 +72,16 @@ def softmax_cross_entropy_step(logits: tuple, labels: tuple, k: int) -> Step:
 RULES.register(Rule(
     name="weighted_sum", title="Weighted sum rule",
     function=r"z = \sum_{j} w_{j} x_{j} + b",
-    derivative=r"\frac{\partial z}{\partial w_{k}} = x_{k}, \ \frac{\partial z}{\partial b} = 1, \ "
-               r"\frac{\partial z}{\partial x_{k}} = w_{k}"))
+    derivative=r"\frac{\partial z}{\partial w_{k}} = x_{k}, \ \frac{\partial z}{\partial b} = 1"))
 RULES.register(Rule(
     name="squared_error", title="Squared error",
     function=r"L = \frac{1}{2}\left(\hat{y} - y\right)^{2}",
     derivative=r"\frac{\partial L}{\partial \hat{y}} = \hat{y} - y"))
 RULES.register(Rule(
-    name="sigmoid_cross_entropy", title="Sigmoid with binary cross-entropy",
-    function=r"L = -y \ln \hat{y} - (1 - y) \ln(1 - \hat{y}), \ \hat{y} = \sigma(z)",
+    name="sigmoid_cross_entropy", title="Sigmoid, cross-entropy",
+    function=r"L = -y \ln \sigma(z) - (1 - y) \ln(1 - \sigma(z))",
     derivative=r"\frac{\partial L}{\partial z} = \hat{y} - y"))
 RULES.register(Rule(
-    name="softmax_cross_entropy", title="Softmax with cross-entropy",
-    function=r"L = -\sum_{i} y_{i} \ln \hat{y}_{i}, \ \hat{y}_{i} = \sigma(z_{i})",
-    derivative=r"\frac{\partial L}{\partial z_{i}} = \hat{y}_{i} - y_{i} \ \left(\textstyle\sum_i y_i = 1\right)"))
+    name="softmax_cross_entropy", title="Softmax, cross-entropy",
+    function=r"L = -\sum_{i} y_{i} \ln \sigma(z_{i}) \ \left(\textstyle\sum_i y_i = 1\right)",
+    derivative=r"\frac{\partial L}{\partial z_{i}} = \hat{y}_{i} - y_{i}"))

@@ -578,15 +578,16 @@ def _fits(network: Network, asked) -> bool:
 
 def _asked(rng: random.Random, network: Network) -> tuple[tuple[int, int, int | None], ...]:
     """(layer, unit, input or None for the bias) of each gradient asked: every
-    parameter of one neuron; otherwise one weight and the bias of an output
-    unit, then of a hidden unit it is fed by (backward order)."""
+    parameter of one neuron; otherwise a weight into an output unit from a
+    hidden unit, then a weight and the bias of that hidden unit (backward
+    order: the output's delta, then the hidden unit's)."""
     inputs = len(network.inputs)
     if len(network.layers) == 1:
         return tuple((0, 0, k) for k in range(inputs)) + ((0, 0, None),)
     hidden, output = network.layers
     k = rng.randrange(output.units)
     j = rng.randrange(hidden.units)
-    return ((1, k, j), (1, k, None), (0, j, rng.randrange(inputs)), (0, j, None))
+    return ((1, k, j), (0, j, rng.randrange(inputs)), (0, j, None))
 
 
 def draw_network(rng: random.Random, level: str) -> tuple[Network, tuple]:
