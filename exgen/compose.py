@@ -112,6 +112,17 @@ class Draft:
     # A key worked at those values by the topic itself (a `worked.Worked`: a
     # forward pass and a backward pass), checked and printed instead of the trees.
     worked: object = None
+    # What a reader sees first, where the topic knows better than the first
+    # tree's rules (a network: its layers, activations and loss).
+    outline: tuple = ()
+    # The topic's own "same problem with other numbers" (a network's layers,
+    # activations, loss and labels), where `sheet.shape` of its function would
+    # cost more than the problem (it rebuilds the whole tree).
+    shape: str = ""
+    # () -> the whole Draft: a topic whose trees and key are costly hands the
+    # sheet the function first and builds the rest only once the function is
+    # accepted (not a repeat, not the same shape or outline as the sheets' others).
+    complete: object = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,17 @@ class Exercise:
     order: int = 1
     given: tuple = ()
     worked: object = None
+    outline: tuple = ()
+    shape: str = ""
+    # The domain as printed, where it differs from `domain`'s own statement:
+    # the function's whole domain as a textbook writes it (x != 0, x > -1),
+    # while `domain` is where the oracle samples (inside it).
+    stated: str | None = None
+
+    @property
+    def statement(self) -> str:
+        """The condition printed beside the problem (LaTeX; empty for all reals)."""
+        return self.stated if self.stated is not None else self.domain.statement(self.variables)
 
     @property
     def targets(self) -> tuple[tuple[str, sp.Expr, sp.Symbol], ...]:
@@ -336,3 +358,115 @@ def choose_domain(expr: sp.Expr, variables: tuple[sp.Symbol, ...],
         if all(_holds_on(part, req, variables, domain.grid) for part, req in parts):
             return domain
     return None
+
+
+def textbook_domain(expr: sp.Expr, x: sp.Symbol) -> str | None:
+    """The whole domain of a function of x as a textbook states it, in LaTeX:
+    "" for all reals, "x > -1", "x \\neq 0", "x > 0, x \\neq 1", "|x| < 1/3";
+    None where a condition is not a rational function of x (cos u != 0 for
+    tan u) or the domain is not one of those forms. A sign chart of each
+    condition's numerator and denominator, not SymPy's inequality solver
+    (tens of milliseconds a problem)."""
+    domain = sp.S.Reals
+    for part, requirement in sorted(set(_critical_parts(expr)), key=lambda p: (sp.default_sort_key(p[0]), p[1])):
+        allowed = _where_holds(part, requirement, x)
+        if allowed is None:
+            return None
+        domain = domain.intersect(allowed)
+    return _describe(domain, x)
+
+
+def _where_holds(part: sp.Expr, requirement: str, x: sp.Symbol):
+    """The set of x where `part` is positive (or nonzero), or None."""
+    part = to_elementary(part)
+    while True:
+        if part.is_positive or _bounded_above_zero(part):  # e^u, u^2 + 1, cos x + 3
+            return sp.S.Reals
+        if part.is_Mul:
+            factors = [f for f in part.args if not f.is_positive]
+            if requirement == "nonzero":
+                sets = [_where_holds(f, "nonzero", x) for f in factors]
+                return None if any(s is None for s in sets) else sp.Intersection(*sets)
+            if len(factors) != 1:
+                return None
+            part = factors[0]
+        elif part.is_Pow and part.exp.is_Rational and part.exp > 0:
+            if not part.exp.is_Integer:
+                part = part.base  # u^(1/4) is positive where u is (and its own condition says u > 0)
+            elif part.exp.is_even:
+                part, requirement = part.base, "nonzero"  # u^2 > 0 where u != 0
+            else:
+                part = part.base
+        elif isinstance(part, sp.log):
+            part = part.args[0] - 1  # ln u > 0 where u > 1, ln u != 0 where u != 1
+        elif part.is_Add and len(part.args) == 2 and part.args[0].is_Number and part.args[0] < 0:
+            # h(u) - c with h increasing and c > 0: compare u with h's inverse at c (sqrt(u) - 1: u - 1).
+            c, h = -part.args[0], part.args[1]
+            if h.is_Pow and h.exp.is_Rational and h.exp > 0 and not h.exp.is_Integer:
+                part = h.base - c ** (1 / h.exp)
+            elif isinstance(h, sp.exp):
+                part = h.args[0] - sp.log(c)
+            elif isinstance(h, sp.log):
+                part = h.args[0] - sp.exp(c)
+            else:
+                break
+        else:
+            break
+    numerator, denominator = sp.fraction(sp.together(part))
+    roots = []
+    for poly in (numerator, denominator):
+        if not poly.free_symbols <= {x} or not poly.is_polynomial(x):
+            return None
+        found = sp.Poly(poly, x).real_roots() if poly.has(x) else []
+        if any(not r.is_Rational for r in found):
+            return None
+        roots += found
+    denominator_roots = set(sp.Poly(denominator, x).real_roots()) if denominator.has(x) else set()
+    cuts = sorted(set(roots))
+    if requirement == "nonzero":
+        return sp.S.Reals - sp.FiniteSet(*cuts)
+    # Positive: the open intervals between the cuts where the part is positive.
+    edges = [-sp.oo] + cuts + [sp.oo]
+    pieces = []
+    for low, high in zip(edges, edges[1:]):
+        probe = (low + high) / 2 if low.is_finite and high.is_finite else (
+            high - 1 if low is -sp.oo and high.is_finite else low + 1 if high is sp.oo and low.is_finite else 0)
+        if part.xreplace({x: probe}) > 0:
+            pieces.append(sp.Interval.open(low, high))
+    return sp.Union(*pieces) - sp.FiniteSet(*denominator_roots) if pieces else sp.S.EmptySet
+
+
+def _bounded_above_zero(part: sp.Expr) -> bool:
+    """Positive for every real x by interval bounds: sin and cos in [-1, 1],
+    e^u above 0 (cos x + 3, e^x + 1)."""
+    bounds = part.replace(lambda e: isinstance(e, (sp.sin, sp.cos)), lambda e: sp.AccumBounds(-1, 1)).replace(
+        lambda e: isinstance(e, sp.exp), lambda e: sp.AccumBounds(0, sp.oo))
+    if bounds.free_symbols:
+        return False
+    low = bounds.min if isinstance(bounds, sp.AccumBounds) else bounds
+    return bool(low.is_positive)
+
+
+def _describe(domain, x: sp.Symbol) -> str | None:
+    from .forms import tex
+
+    if domain == sp.S.Reals:
+        return ""
+    hull = sp.Interval(domain.inf, domain.sup, True, True)
+    holes = hull - domain
+    if not isinstance(holes, sp.FiniteSet) and holes != sp.S.EmptySet:
+        return None
+    v = tex(x)
+    low, high = domain.inf, domain.sup
+    if low == -sp.oo and high == sp.oo:
+        bounds = []
+    elif high == sp.oo:
+        bounds = [f"{v} > {tex(low)}"]
+    elif low == -sp.oo:
+        bounds = [f"{v} < {tex(high)}"]
+    elif low == -high:
+        bounds = [r"\left|%s\right| < %s" % (v, tex(high))]
+    else:
+        bounds = [f"{tex(low)} < {v} < {tex(high)}"]
+    holes = sorted(holes) if holes != sp.S.EmptySet else []
+    return ", ".join(bounds + [r"%s \neq %s" % (v, tex(h)) for h in holes])

@@ -45,11 +45,14 @@ class RememberingPrinter:
         if kwargs or not isinstance(expr, sp.Basic) or isinstance(expr, sp.Float):
             return super()._print(expr, **kwargs)
         memo = self._memo
-        out = memo.get(expr)
+        # A printer may print the same expression two ways by setting (a
+        # function's argument bracketed inside a product): the setting is part of the key.
+        key = (expr, self._settings.get("fold_func_brackets"))
+        out = memo.get(key)
         if out is None:
             if len(memo) >= self.MEMO_SIZE:
                 memo.clear()
-            out = memo[expr] = super()._print(expr)
+            out = memo[key] = super()._print(expr)
         return out
 
 
@@ -69,10 +72,9 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         return super()._print_Symbol(expr, style)
 
     def _needs_function_brackets(self, expr) -> bool:
-        """sin 3x, but sin(xy): "y cos xy" could be read as (y cos x) y."""
-        if expr.is_Mul and sum(1 for factor in expr.args if not factor.is_Number) > 1:
-            return True
-        return super()._needs_function_brackets(expr)
+        """One reading only: sin x and sin 3x, but sin(x^3), sin(xy), ln(x^2 + 1)
+        (sin x^3 could be (sin x)^3, and "y cos xy" could be (y cos x) y)."""
+        return not simple_argument(expr)
 
     def _print_Function(self, expr, exp=None):
         """A function of the rule tables prints as its rule says (arcsin, |u|);
@@ -122,8 +124,17 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
 
     def _print_Mul(self, expr):
         """sigma(u) (1 - sigma(u)) in the documents' order; a further factor
-        in sigma (1 - 2 sigma(u), of sigma'') follows it."""
+        in sigma (1 - 2 sigma(u), of sigma'') follows it. A product in which a
+        function written without brackets (ln x, sin 3x) would be followed by
+        another factor brackets every function's argument: ln(x) sin(x), never
+        ln x sin x (which reads as ln(x sin x))."""
         factors = expr.as_ordered_factors()
+        if self._settings["fold_func_brackets"] and any(_folds(f) for f in factors[:-1]):
+            self._settings["fold_func_brackets"] = False
+            try:
+                return self._print_Mul(expr)
+            finally:
+                self._settings["fold_func_brackets"] = True
         for s in [f for f in factors if _complement_first(f)]:
             if 1 - s in factors:
                 rest = [f for f in factors if f != s and f != 1 - s]
@@ -146,9 +157,30 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         (arg,) = expr.args
         name = r"\ln" if exp is None else r"\ln^{%s}" % exp
         # \ln x without brackets, but \ln(2): in a product "\ln 2 \sigma(z)" would read as ln(2 sigma(z)).
-        if arg.is_Symbol:
+        if arg.is_Symbol and self._settings["fold_func_brackets"]:
             return r"%s %s" % (name, self._print(arg))
         return r"%s\left(%s\right)" % (name, self._print(arg))
+
+
+def simple_argument(arg) -> bool:
+    """x, 3x, -2x: a function's argument no reader can take more or less of."""
+    if arg.is_Symbol:
+        return True
+    if arg.is_Mul and len(arg.args) == 2:
+        number, rest = arg.args
+        return number.is_Number and rest.is_Symbol
+    return False
+
+
+def _folds(factor) -> bool:
+    """A factor printed as a function name before a bracketless argument (sin x, ln^2 x)."""
+    if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0:
+        factor = factor.base
+    if not isinstance(factor, sp.Function) or isinstance(factor, (sp.exp, sp.Abs)) or len(factor.args) != 1:
+        return False
+    rule = RULES.function_for(type(factor))
+    return (rule is None or rule.latex is None or getattr(rule.latex, "folds", False)) and \
+        simple_argument(factor.args[0])
 
 
 def _complement_first(factor) -> bool:

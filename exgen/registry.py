@@ -96,6 +96,13 @@ class Rule:
     domain: Callable | None = None
     draw: Draw | None = None
     mistakes: tuple = ()    # what students get wrong with it (multiple choice)
+    # Rules this one undoes (ln of e^u is u, sqrt(u^2) is |u|): a problem with
+    # such a pair is a simpler one in disguise. "exponential" is a^u.
+    # `inverse_reach`: where in the argument the undone function may sit:
+    # "direct" (it is the argument), "factors" (a factor of it: ln(e^u v) is
+    # u + ln v) or "terms" (a factor of any term: e^(a + k ln x) is e^a x^k).
+    inverses: tuple[str, ...] = ()
+    inverse_reach: str = "direct"
 
     def conditions(self, expr) -> tuple:
         """What `expr` (an expression of this rule's heads) needs of its parts."""
@@ -119,6 +126,7 @@ class FunctionRule(Rule):
     parameters: tuple[tuple[str, int], ...] = ()  # (name, position) of arguments that are constants (log_k's k)
     # sigma(u)(1 - sigma(u)) is printed in that order (the documents' form).
     complement_first: bool = False
+
 
     def conditions(self, expr) -> tuple:
         """What `expr` (an application of this function) needs of its arguments."""

@@ -472,7 +472,7 @@ def problem_context(problem: Problem, decimals: int = 0) -> dict:
         "topic": ex.topic,
         "steps": problem.steps,
         "prompt": prompt(ex),
-        "domain": ex.domain.statement(ex.variables),
+        "domain": ex.statement,
         "note": ex.note,
         "questions": _questions(ex, problem),
         "solutions": solutions,
@@ -621,7 +621,7 @@ def _problem_json(p: Problem, single: bool, answers: list[str]) -> dict:
         "topic": p.exercise.topic,
         "rules": list(p.rules_used),
         "difficulty": {"level": p.level, "steps": p.steps},
-        "domain": p.exercise.domain.statement(p.exercise.variables) or "all real numbers",
+        "domain": p.exercise.statement or "all real numbers",
         "prompt_latex": prompt(p.exercise),
         "answer_latex": (matrix_latex(answers, len(p.exercise.wrt))
                          if p.exercise.components or (p.exercise.order > 1 and not single)

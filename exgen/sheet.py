@@ -21,7 +21,7 @@ import logging
 import pickle
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -29,7 +29,7 @@ from sympy.core.function import AppliedUndef
 from . import __version__, compose
 from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
-from .compose import Domain, Draft, Exercise, choose_domain
+from .compose import Domain, Draft, Exercise, choose_domain, textbook_domain
 from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
 from .forms import exact_dumps, plain, tex
 from .registry import RULES, to_elementary
@@ -50,6 +50,9 @@ ATTEMPTS_PER_PROBLEM = 400
 SHEET_SECONDS = 300
 PROBLEM_SECONDS = 1.0
 MAX_ANSWER_LATEX = 120
+# Candidates a slot tries before it may repeat an outline (variety is a
+# preference; a sheet that cannot have it still fills).
+RELAX_AFTER = 160
 FRIENDLY_MAGNITUDE = 1e8
 
 
@@ -139,8 +142,20 @@ class Problem:
         same function (at the same point, where the topic gives the values:
         a softmax at other logits is another exercise; with --at-point only,
         the same function twice would be a near-copy)."""
-        asked = identity(self.exercise.expr, self.exercise.wrt, self.exercise.components, self.exercise.order)
+        asked = identity(self.exercise.expr, self.exercise.components)
         return asked + (f" at {plain(self.at)}" if self.exercise.at_point else "")
+
+    @property
+    def outline(self) -> tuple[str, ...]:
+        """The rules a reader sees first: the core rule after constant
+        multiples, and for a chain its outer function and the inner's core
+        (cos 2x and cos 3x share ("chain", "cos", "linear")); or the topic's own."""
+        if self.exercise.outline:
+            return self.exercise.outline
+        core = _core(self.derivation)
+        if core.rule != "chain":
+            return (core.rule,)
+        return ("chain", core.substeps[0].rule, _core(core.substeps[1]).rule)
 
     @property
     def signature(self) -> tuple:
@@ -206,9 +221,111 @@ class Sheet:
     version: str = ""
 
 
-def identity(expr: sp.Expr, wrt, components=(), order: int = 1) -> str:
-    function = plain(tuple(c for _, c in components)) if components else plain(expr)
-    return f"{function} d{order if order > 1 else ''}/d{','.join(w.name for w in wrt)}"
+@dataclass
+class Taken:
+    """What the problems kept so far have used, which a new candidate may not
+    repeat: the same function (in any version), a second bare table entry,
+    and, until a slot has tried `RELAX_AFTER` candidates (a topic with few
+    shapes still fills a sheet of its own), the same shape (the same tree
+    with other numbers), the outline of the problem before it, or an outline
+    more often than a share of the sheet allows."""
+
+    count: int = 20  # problems on the sheet
+    identities: set = field(default_factory=set)
+    shapes: set = field(default_factory=set)
+    outlines: Counter = field(default_factory=Counter)
+    last_outline: tuple = ()
+    bare: int = 0
+
+    def refuses_function(self, expr, components, at_point: bool, level: str, attempt: int = 0,
+                         shape_key: str = "") -> str | None:
+        """A reason the function itself is refused (before it is derived);
+        `shape_key`: the topic's own shape, where it gives one."""
+        if not at_point and identity(expr, components) in self.identities:
+            return "duplicate of an earlier problem"
+        if attempt < RELAX_AFTER and (shape_key or shape(expr, components)) in self.shapes:
+            return "the same shape as an earlier problem (other numbers only)"
+        if not components and is_bare(expr) and (level != "easy" or self.bare >= max(1, self.count // 20)):
+            return "a bare table entry (f(x) itself)" + ("" if level == "easy" else " above easy")
+        return None
+
+    def refuses_outline(self, outline: tuple, attempt: int) -> str | None:
+        if attempt >= RELAX_AFTER:
+            return None
+        if outline == self.last_outline and len(outline) > 1:
+            return f"the same outline {'/'.join(outline)} as the problem before"
+        if self.outlines[outline] >= max(2, -(-self.count // 4)):
+            return f"the outline {'/'.join(outline)} is on the sheet often enough"
+        return None
+
+    def refuses(self, problem: "Problem", attempt: int) -> str | None:
+        ex = problem.exercise
+        return (self.refuses_function(ex.expr, ex.components, ex.at_point, problem.level, attempt, ex.shape)
+                or (problem.identity in self.identities and "duplicate of an earlier problem")
+                or self.refuses_outline(problem.outline, attempt))
+
+    def keep(self, problem: "Problem") -> None:
+        ex = problem.exercise
+        self.identities.add(problem.identity)
+        self.identities.add(identity(ex.expr, ex.components))
+        self.shapes.add(ex.shape or shape(ex.expr, ex.components))
+        self.bare += is_bare(ex.expr) and not ex.components
+        self.outlines[problem.outline] += 1
+        self.last_outline = problem.outline
+
+
+def identity(expr: sp.Expr, components=()) -> str:
+    """The function a problem is about: the same function with another
+    variable asked, or asked for f'' instead of f', is the same exercise."""
+    return plain(tuple(c for _, c in components)) if components else plain(expr)
+
+
+_NUMBER = sp.Symbol("K")
+
+
+def shape(expr: sp.Expr, components=()) -> str:
+    """The tree with every number replaced by K: x^2 sin 3x and x^4 sin 2x
+    are one shape (a parallel version's, not another problem's)."""
+    tree = tuple(to_elementary(c) for _, c in components) if components else to_elementary(expr)
+    return sp.srepr(sp.sympify(tree).replace(lambda a: a.is_Number, lambda a: _NUMBER))
+
+
+def is_bare(expr: sp.Expr) -> bool:
+    """A table entry applied to the variable itself: x^n, e^x, cos x, ReLU(x)."""
+    if expr.is_Pow:
+        return expr.base.is_Symbol and expr.exp.is_Number
+    rule = RULES.function_for(type(expr))
+    return rule is not None and any(a.is_Symbol for a in expr.args) and all(
+        a.is_Symbol or a.is_Number for a in expr.args)
+
+
+def disguise(expr: sp.Expr) -> str | None:
+    """An inverse pair anywhere in the tree (ln e^u, log_k e^u, e^(k ln x),
+    e^(ln x / u)): a simpler problem in disguise. The registry says which
+    rules undo each other; the pair counts where the inner function is a
+    term or factor of the outer's argument (ln(e^u v) = u + ln v too)."""
+    for node in sp.preorder_traversal(expr):
+        if node.is_Pow and node.exp.is_Integer:
+            rule, argument = RULES["power"], node.base  # (sqrt u)^2 is u
+        else:
+            rule = RULES.function_for(type(node))
+            argument = node.args[rule.argument] if rule is not None else None
+        if rule is None or not rule.inverses:
+            continue
+        terms = sp.Add.make_args(argument) if rule.inverse_reach == "terms" else (argument,)
+        for term in terms:
+            for factor in sp.Mul.make_args(term) if rule.inverse_reach != "direct" else (term,):
+                if factor.is_Pow and factor.base.is_Number and factor.exp.free_symbols:
+                    inner = "exponential"  # a^u
+                elif factor.is_Pow and factor.exp.is_Integer and abs(factor.exp) > 1:
+                    inner = "power"  # sqrt(u^2) is |u|
+                else:
+                    base = factor.base if factor.is_Pow else factor
+                    found = RULES.function_for(type(base))
+                    inner = found.name if found is not None else None
+                if inner in rule.inverses:
+                    return f"{rule.name} of {inner}"
+    return None
 
 
 def level_plan(count: int, difficulty: str, topics: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -275,16 +392,16 @@ def build_versions(options: SheetOptions, jobs: int = 1) -> tuple[Sheet, ...]:
     slots = _slots(options)
     jobs = min(jobs, len(slots)) if options.versions == 1 and _can_fork() else 1
     guesses = _speculate(options, slots, jobs) if jobs > 1 else {}
-    seen: set[str] = set()
+    taken = Taken(options.total)
     columns: list[list[Problem]] = [[] for _ in letters]
     for slot in slots:
         index, level, order = slot.index, slot.level, slot.order
         row = None
         exhausted: set[str] = set()  # topics without enough different parallel problems
-        for original in _candidates(options, slot, seen, exhausted, guesses.get(index)):
+        for original in _candidates(options, slot, taken, exhausted, guesses.get(index)):
             if time.monotonic() > deadline:
                 break
-            row = _parallels(options, letters[1:], index, original, seen)
+            row = _parallels(options, letters[1:], index, original, taken.identities)
             if row is not None:
                 break
             exhausted.add(original.exercise.topic)
@@ -298,8 +415,10 @@ def build_versions(options: SheetOptions, jobs: int = 1) -> tuple[Sheet, ...]:
                 f"{', '.join(t.name for t in order)}"
                 + (f" in {options.versions} parallel versions; try fewer versions or more topics"
                    if options.versions > 1 else "; try more topics or another difficulty"))
+        taken.keep(row[0])
         for column, problem in zip(columns, row):
-            seen.add(problem.identity)
+            taken.identities.add(problem.identity)
+            taken.identities.add(identity(problem.exercise.expr, problem.exercise.components))
             column.append(replace(problem, section=slot.section))
     sheets = []
     for letter, column in zip(letters, columns):
@@ -323,15 +442,21 @@ class Slot:
 
 
 def _slots(options: SheetOptions) -> tuple[Slot, ...]:
+    """Each slot tries the topics of its level least used by the slots
+    before it first (ties in an order shuffled by the seed): a sheet of
+    several topics has each once before any twice, as far as the levels allow."""
     slots = []
     for number, part in enumerate(options.parts):
-        per_level: dict[str, int] = {}
+        used: Counter = Counter()
+        shuffled = {}
         for level in level_plan(part.count, part.difficulty, part.topics):
-            order = list(_eligible(part.topics, level))
-            rng_for(options.key, "topic-order", level, *([number] if options.sections else [])).shuffle(order)
-            position = per_level.get(level, 0)
-            per_level[level] = position + 1
-            slots.append(Slot(len(slots), level, tuple(order), position, part.title))
+            if level not in shuffled:
+                order = list(_eligible(part.topics, level))
+                rng_for(options.key, "topic-order", level, *([number] if options.sections else [])).shuffle(order)
+                shuffled[level] = order
+            order = sorted(shuffled[level], key=lambda t: used[t.name])  # stable: ties keep the shuffle
+            used[order[0].name] += 1
+            slots.append(Slot(len(slots), level, tuple(order), 0, part.title))
     return tuple(slots)
 
 
@@ -419,7 +544,7 @@ def _first_candidates(options: SheetOptions, slots, indices) -> dict[int, Guess]
 def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
     for attempt in range(ATTEMPTS_PER_PROBLEM):
         try:
-            problem, _ = _attempt(options, slot, attempt, _topic_of(slot, attempt), set())
+            problem, _ = _attempt(options, slot, attempt, _topic_of(slot, attempt), Taken(options.total))
         except Exception:  # BudgetExceeded, or an error the slot's own search may never reach
             return Guess(None, attempt)
         if problem is not None:
@@ -428,13 +553,18 @@ def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
 
 
 def _parallels(options, letters, index, original: Problem, seen) -> list[Problem] | None:
+    """Versions B, C, ... of a problem: the same shape by design, so only the
+    functions (of every version so far) may not repeat."""
     row = [original]
-    taken = set(seen) | {original.identity}
+    taken = Taken(options.total, identities=set(seen) | {original.identity,
+                                                        identity(original.exercise.expr,
+                                                                 original.exercise.components)})
     for letter in letters:
         problem = _parallel(options, letter, index, original, taken)
         if problem is None:
             return None
-        taken.add(problem.identity)
+        taken.identities.add(problem.identity)
+        taken.identities.add(identity(problem.exercise.expr, problem.exercise.components))
         row.append(problem)
     return row
 
@@ -485,7 +615,7 @@ def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess: "Guess 
     `guess` (see `_speculate`) where there is one."""
     start = 0
     if guess is not None:
-        if guess.problem is not None and guess.problem.identity not in seen:
+        if guess.problem is not None and seen.refuses(guess.problem, guess.resume - 1) is None:
             yield guess.problem
         start = guess.resume
     for attempt in range(start, ATTEMPTS_PER_PROBLEM):
@@ -508,10 +638,10 @@ def _topic_of(slot: Slot, attempt: int) -> Topic:
     return slot.order[(slot.position + attempt // 40) % len(slot.order)]
 
 
-def _attempt(options, slot: Slot, attempt: int, chosen: Topic, seen):
+def _attempt(options, slot: Slot, attempt: int, chosen: Topic, seen: Taken):
     rng = rng_for(options.key, "problem", slot.index, attempt)
     with time_budget(PROBLEM_SECONDS):
-        return _candidate(chosen, rng, slot.index, slot.level, seen, options.at_point)
+        return _candidate(chosen, rng, slot.index, slot.level, seen, options.at_point, attempt=attempt)
 
 
 def _trees(draft: Draft) -> tuple[tuple[tuple[Step, ...], ...], tuple[Step, ...]]:
@@ -530,14 +660,19 @@ def _finished(draft: Draft, trees: tuple[Step, ...]) -> tuple[Step, ...]:
     return tuple(finish(tree, pref, form) for tree, pref, form in zip(trees, preferred, via, strict=True))
 
 
-def _core_rule(derivation: Step) -> str:
+def _core(derivation: Step) -> Step:
     body = derivation.substeps[0] if derivation.rule == "simplify" else derivation
     while body.rule == "constant_multiple":
         body = body.substeps[0]
-    return body.rule
+    return body
 
 
-def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=None, signature=None):
+def _core_rule(derivation: Step) -> str:
+    return _core(derivation).rule
+
+
+def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, draft=None, signature=None,
+               attempt: int = 0):
     low, high = chosen.range(level)
     if draft is None:
         budget = rng.randint(low, high)
@@ -548,10 +683,22 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if not expr.free_symbols:
         return None, "constant function"
     evaluated = at_point or draft.at_point
-    if not draft.at_point and identity(expr, draft.wrt, draft.components, draft.order) in seen:
-        return None, "duplicate of an earlier problem"
+    reason = seen.refuses_function(expr, draft.components, draft.at_point, level, attempt,
+                                   draft.shape) if signature is None else (
+        "duplicate of an earlier problem" if identity(expr, draft.components) in seen.identities else None)
+    if reason:
+        return None, reason
+    pair = disguise(expr)
+    if pair:
+        return None, f"a simpler problem in disguise ({pair})"
     if _tower_height(expr) > 2:
         return None, "an exponential tower (e^e^e^x): astronomically large, no friendly example"
+    if draft.outline and signature is None:
+        reason = seen.refuses_outline(draft.outline, attempt)
+        if reason:
+            return None, reason
+    if draft.complete is not None:  # the function is accepted: now its trees and key
+        draft = draft.complete()
     variables = tuple(sorted(expr.free_symbols | set(draft.wrt), key=lambda v: v.name))
     domain = draft.domain or choose_domain(expr, variables)
     if domain is None:
@@ -561,7 +708,8 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     except UnsupportedExpression as exc:
         return None, str(exc)
     exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt,
-                        draft.components, draft.point_values, draft.at_point, draft.order, draft.given, draft.worked)
+                        draft.components, draft.point_values, draft.at_point, draft.order, draft.given, draft.worked,
+                        draft.outline, draft.shape)
     # The rule filters read the trees before tidying (tidying, the costly part,
     # only puts an uncounted "simplify" node on top, which `signature`,
     # `steps`, `rules_used` and `_core_rule` all skip), so most rejected
@@ -575,6 +723,12 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
         return None, f"does not use {'/'.join(chosen.uses)}"
     if chosen.root and _core_rule(problem.derivation) not in chosen.root:
         return None, f"is a {_core_rule(problem.derivation)}, not a {'/'.join(chosen.root)}"
+    if signature is None:
+        reason = seen.refuses_outline(problem.outline, attempt)
+        if reason:
+            return None, reason
+    if not draft.prompt and len(variables) == 1 and _shrinks(expr):
+        return None, "a simpler problem in disguise (it simplifies to far fewer operations)"
     derivations = _finished(draft, trees)
     problem = Problem(index + 1, level, exercise, derivations, earlier=earlier)
     # A constant derivative is too easy above "easy" for a function of x; a
@@ -603,13 +757,50 @@ def _candidate(chosen: Topic, rng, index, level, seen, at_point=False, draft=Non
     if not verdict.ok:
         log.info("dropped a candidate that failed the independent check: %s", verdict.detail)
         return None, f"failed the check: {verdict.detail}"
+    if draft.domain is None and len(variables) == 1:
+        # Printed as the function's whole domain (x != 0 for 1/x^2, not the x > 0 it was sampled on).
+        stated = textbook_domain(expr, variables[0])
+        if stated is not None:
+            problem = replace(problem, exercise=replace(exercise, stated=stated))
     if evaluated:
         problem, reason = _at_point(problem, rng)
         if problem is None:
             return None, reason
-        if problem.identity in seen:
+        if problem.identity in seen.identities:
             return None, "duplicate of an earlier problem at the same point"
     return problem, ""
+
+
+# A function whose simplest form has at most this share of its operations is
+# a simpler problem in disguise (what SymPy's simplify would show a student).
+SHRINK = 0.6
+
+
+def _shrinks(expr: sp.Expr) -> bool:
+    """Does `expr` reduce to SHRINK of its operations or fewer? The inverse
+    pairs are caught before (`disguise`); here cheap rewrites decide (rational
+    cancellation, powers combined), and SymPy's `simplify` (tens to hundreds
+    of milliseconds) runs only where a Pythagorean identity could apply, so
+    the costly test rarely runs."""
+    ops = sp.count_ops(expr)
+    if ops < 5:
+        return False
+    cheap = [sp.powdenest(sp.powsimp(expr))]
+    if expr.is_rational_function():
+        cheap.append(sp.cancel(expr))
+    if any(sp.count_ops(c) <= SHRINK * ops for c in cheap):
+        return True
+    # sin^2 u + cos^2 u, 1 + tan^2 u: an even power of one beside the other of the same u.
+    squared, present = set(), set()
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, (sp.sin, sp.cos, sp.tan, sp.sec)):
+            present.add((type(node), node.args[0]))
+        elif node.is_Pow and node.exp.is_even and isinstance(node.base, (sp.sin, sp.cos, sp.tan, sp.sec)):
+            squared.add((type(node.base), node.base.args[0]))
+    partners = {sp.sin: (sp.cos,), sp.cos: (sp.sin,), sp.tan: (sp.sec,), sp.sec: (sp.tan,)}
+    if not any((other, u) in present for head, u in squared for other in partners[head]):
+        return False
+    return sp.count_ops(sp.simplify(expr)) <= SHRINK * ops
 
 
 def _tower_height(expr: sp.Expr) -> int:
@@ -672,5 +863,8 @@ def tidy_value(value: sp.Expr) -> sp.Expr:
 
     if value.is_Float:
         value = sp.nsimplify(value)
+    # Powers denested first: 27^(1/ln 3) is e^3 (force: the bases are numbers;
+    # the value is checked against the numeric derivative afterwards all the same).
+    value = sp.powdenest(value, force=True)
     # An exact value over one denominator: e (1 + 2e) / (1 + 3e)^2, not e (1 - e/(1 + 3e)) / (1 + 3e).
     return tidy(sp.together(value))

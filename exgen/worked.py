@@ -475,7 +475,10 @@ def check_worked(worked: Worked, variables, domain, rng) -> Verdict:
         if symbolic:
             forms = [tuple(_symbolic(c, symbolic) for c in form) for form in forms]
             value = tuple(_symbolic(c, symbolic) for c in value)
-        varies = any(_free(c, variables) for c in value)
+        # At the given numbers where they determine everything; else at random points
+        # (a gradient as a function of w, or the constant gradient of w^T x, which has no point).
+        varies = any(_free(c, variables) for c in value) or (
+            row.of is not None and any(s not in numbers for s in row.of.free_symbols))
         if varies and points is None:
             points = sample_points(domain, variables, rng, MIN_POINTS)
         at = [{**numbers, **point} for point in points] if varies else [numbers]

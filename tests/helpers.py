@@ -365,11 +365,28 @@ def stated_interval(domain_statement: str) -> tuple[float, float]:
     if bound:  # |x| < b: strictly inside
         b = int(bound.group(1)) / int(bound.group(2)) if bound.group(1) else int(bound.group(3))
         return (-0.95 * b, 0.95 * b)
-    if re.search(r"<\s*1\b", text):
+    if re.search(r"0 < .* <\s*1\b", text):
         return (0.03, 0.97)
     if re.search(r">\s*0\b", text):
         return (0.12, 3.2)
+    number = r"(-?\s*\\frac\{\d+\}\{\d+\}|-?\s*\d+)"
+    above = re.search(r"x > " + number, text)
+    if above:  # x > a (and perhaps x != b): sample above a
+        a = _latex_number(above.group(1))
+        return (a + 0.05, a + 3.2)
+    between = re.search(number + r" < x < " + number, text)
+    if between:
+        a, b = _latex_number(between.group(1)), _latex_number(between.group(2))
+        return (a + 0.05 * (b - a), b - 0.05 * (b - a))
     return (-3.2, 3.2)
+
+
+def _latex_number(text: str) -> float:
+    text = text.replace(" ", "")
+    fraction = re.match(r"(-?)\\frac\{(\d+)\}\{(\d+)\}", text)
+    if fraction:
+        return (-1 if fraction.group(1) else 1) * int(fraction.group(2)) / int(fraction.group(3))
+    return float(text)
 
 
 def kinks(expr) -> list:

@@ -98,7 +98,7 @@ def _power_conditions(expr):
 
 
 RULES.register(Rule(name="power", title="Power rule", function="x^{n}", derivative="n x^{n-1}",
-                    heads=(sp.Pow,), apply=_power, domain=_power_conditions,
+                    heads=(sp.Pow,), apply=_power, domain=_power_conditions, inverses=("sqrt",),
                     draw=Draw(build=lambda rng, u: u ** pick(rng, OUTER_EXPONENTS), leaf_build=power_of,
                               weight=2, positive_valued=True)))
 
@@ -120,6 +120,7 @@ def _float_sqrt(value: float) -> float:
 
 RULES.register(FunctionRule(
     name="sqrt", title="Square root rule", function=r"\sqrt{x}", derivative=r"\frac{1}{2\sqrt{x}}",
+    inverses=("power", "exp"), inverse_reach="factors",
     head=Sqrt, rate=lambda u: 1 / (2 * Sqrt(u)), condition=lambda u: ((u, "positive"),),
     elementary=lambda u: sp.sqrt(u), numeric=Numeric(_float_sqrt, mpmath.sqrt),
     names=(("sqrt", Sqrt),), latex=_sqrt_latex, plain=lambda printer, e: "sqrt(%s)" % printer._print(e.args[0]),

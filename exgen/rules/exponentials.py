@@ -8,6 +8,7 @@ from ..steps import Step, chain_through
 
 RULES.register(FunctionRule(
     name="exp", title="Exponential rule", function="e^{x}", derivative="e^{x}",
+    inverses=("ln", "log_k"), inverse_reach="terms",
     head=sp.exp, rate=lambda u: sp.exp(u), numeric=Numeric(float_exp, mp_exp),
     names=(("exp", sp.exp),), draw=Draw(build=lambda rng, u: sp.exp(u), positive_valued=True)))
 

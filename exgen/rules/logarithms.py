@@ -54,12 +54,14 @@ def _float_log(value: float) -> float:
 
 RULES.register(FunctionRule(
     name="ln", title="Natural logarithm rule", function=r"\ln x", derivative=r"\frac{1}{x}",
+    inverses=("exp", "exponential"), inverse_reach="factors",
     head=sp.log, rate=lambda u: 1 / u, condition=lambda u: ((u, "positive"),),
     numeric=Numeric(_float_log, mpmath.log), names=(("ln", sp.log),),
     draw=Draw(build=lambda rng, u: sp.log(u))))
 
 RULES.register(FunctionRule(
     name="log_k", title="Logarithm rule, base k", function=r"\log_{k} x", derivative=r"\frac{1}{x \ln k}",
+    inverses=("exp", "exponential"), inverse_reach="factors",
     head=log_base, rate=lambda u, k: 1 / (u * sp.log(k)), condition=lambda u, k: ((u, "positive"),),
     elementary=lambda u, k: sp.log(u) / sp.log(k),
     numeric=Numeric(lambda u, k: math.log(u) / math.log(k), lambda u, k: mpmath.log(u) / mpmath.log(k)),

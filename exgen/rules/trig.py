@@ -20,14 +20,17 @@ def _float_sec(value: float) -> float:
 
 RULES.register(FunctionRule(
     name="sin", title="Sine rule", function=r"\sin x", derivative=r"\cos x",
+    inverses=("asin",),
     head=sp.sin, rate=lambda u: sp.cos(u), numeric=Numeric(math.sin, mpmath.sin), names=(("sin", sp.sin),),
     draw=Draw(build=lambda rng, u: sp.sin(u), topics=("trig",))))
 RULES.register(FunctionRule(
     name="cos", title="Cosine rule", function=r"\cos x", derivative=r"-\sin x",
+    inverses=("acos",),
     head=sp.cos, rate=lambda u: -sp.sin(u), numeric=Numeric(math.cos, mpmath.cos), names=(("cos", sp.cos),),
     draw=Draw(build=lambda rng, u: sp.cos(u), topics=("trig",))))
 RULES.register(FunctionRule(
     name="tan", title="Tangent rule", function=r"\tan x", derivative=r"\sec^{2} x = 1 + \tan^{2} x",
+    inverses=("atan",),
     head=sp.tan, rate=lambda u: sp.sec(u) ** 2, condition=lambda u: ((sp.cos(u), "nonzero"),),
     numeric=Numeric(_float_tan, mpmath.tan), names=(("tan", sp.tan),),
     draw=Draw(build=lambda rng, u: sp.tan(u), topics=("trig",))))

@@ -114,8 +114,11 @@ def _chain(rng, budget):
         return compose.apply_outer(rng, outer, compose.inner(rng, positive=positive))
     middle = pick(rng, compose.outer_rules(positive=positive))
     middle_positive = needs_positive(middle) or positive
-    return compose.apply_outer(
-        rng, outer, compose.apply_outer(rng, middle, compose.inner(rng, positive=middle_positive)))
+    # Three levels; above the smallest hard budget the innermost function grows
+    # with it, so hard chains spread over the whole hard range.
+    innermost = (compose.inner(rng, positive=middle_positive) if budget <= 8
+                 else compose.term(rng, budget - 5, positive=middle_positive))
+    return compose.apply_outer(rng, outer, compose.apply_outer(rng, middle, innermost))
 
 
 # Inner functions that stay inside (-1, 1) on an interval around 0, for arcsin

@@ -17,6 +17,7 @@ general rows for each k, the matrix form entry by entry, all against the
 numeric derivative (`worked.check_worked`).
 """
 
+import dataclasses
 import functools
 import random
 
@@ -129,6 +130,10 @@ def _linear(rng: random.Random) -> Draft:
     w = _symbols("w", n)
     x = _column([pick(rng, ENTRIES) for _ in range(n)])
     f = sp.Add(*(wk * xk for wk, xk in zip(w, x)))
+    return _lazy(f, w, ("linear", n), None, lambda: _linear_key(f, w, x, n))
+
+
+def _linear_key(f, w, x, n) -> Draft:
     g = _Gradient("f", f, w, "w", {sp.Symbol("x"): x}, None)
     g._gradient = x
     g.sum_form(total(Product(entry("w", J), entry("x", J)), J, 1, n), f)
@@ -148,12 +153,15 @@ def _quadratic(rng: random.Random, n: int, linear: bool) -> Draft:
     b = _column([pick(rng, SMALL) for _ in range(n)]) if linear else None
     vec = _column(v)
     f = sp.expand((vec.T * A * vec)[0] + ((b.T * vec)[0] if linear else 0))
-    if not all(f.has(s) for s in v):
-        f = f + v[-1] ** 2  # never happens for a nonzero A's diagonal-free draw; kept total
+    point = tuple(pick(rng, POINT) for _ in range(n))
+    return _lazy(f, v, ("affine" if linear else "quadratic", n), point,
+                 lambda: _quadratic_key(f, v, vec, A, b, point, stem, n, linear))
+
+
+def _quadratic_key(f, v, vec, A, b, point, stem, n, linear) -> Draft:
     arrays = {sp.Symbol("A"): A, sp.Symbol("a"): A}
     if linear:
         arrays[sp.Symbol("b")] = b
-    point = tuple(pick(rng, POINT) for _ in range(n))
     g = _Gradient("f", f, v, stem, arrays, point)
     S = A + A.T
     g._gradient = sp.ImmutableMatrix(S * vec + (b if linear else sp.zeros(n, 1)))
@@ -198,8 +206,12 @@ def _least_squares(rng: random.Random, m: int) -> Draft:
     wv = _column(w)
     residual = X * wv - y
     f = sp.Add(*(r ** 2 for r in residual))
-    squares = InOrder(*(sp.Pow(r, 2, evaluate=False) for r in residual))  # in the order of the examples
     point = tuple(pick(rng, POINT) for _ in range(n))
+    return _lazy(f, w, ("least-squares", m), point, lambda: _least_squares_key(f, w, X, y, residual, point, m, n))
+
+
+def _least_squares_key(f, w, X, y, residual, point, m, n) -> Draft:
+    squares = InOrder(*(sp.Pow(r, 2, evaluate=False) for r in residual))  # in the order of the examples
     arrays = {sp.Symbol("X"): X, sp.Symbol("x"): X, sp.Symbol("y"): y}
     g = _Gradient("f", f, w, "w", arrays, point)
     g._gradient = sp.ImmutableMatrix(2 * X.T * residual)
@@ -225,12 +237,16 @@ def _logistic(rng: random.Random, m: int) -> Draft:
     labels = [rng.randint(0, 1) for _ in range(m)]
     if len(set(labels)) == 1:
         labels[rng.randrange(m)] ^= 1  # both classes in the batch
-    y = _column(labels)
-    zs = _symbols("z", m)
     linear = [built.total(built.product((x, wk)) for x, wk in zip(X.row(i), w)) for i in range(m)]
     losses = [binary_cross_entropy(sigmoid(z), label) for z, label in zip(linear, labels)]
     f = built.total(losses)
     point = tuple(pick(rng, (-1, 0, 1)) for _ in range(n))
+    return _lazy(f, w, ("logistic", m), point, lambda: _logistic_key(f, w, X, labels, linear, losses, point, m, n))
+
+
+def _logistic_key(f, w, X, labels, linear, losses, point, m, n) -> Draft:
+    y = _column(labels)
+    zs = _symbols("z", m)
     arrays = {sp.Symbol("X"): X, sp.Symbol("x"): X, sp.Symbol("y"): y}
     g = _Gradient("L", f, w, "w", arrays, point)
     residual = sp.ImmutableMatrix([sigmoid(z) - label for z, label in zip(linear, labels)])
@@ -276,6 +292,14 @@ def _logistic_tree(f, losses, linear, labels, zs, wk) -> Step:
                            substeps=(outer, rate), bindings=((z, z_expr),)))
     return Step("sum", f, wk, built.total(c.result for c in chains),
                 parts=tuple((f"f_{i + 1}", c.expr) for i, c in enumerate(chains)), substeps=tuple(chains))
+
+
+def _lazy(f, variables, outline: tuple, point, key) -> Draft:
+    """The function first; `key` builds the rest once the sheet accepts the function (it draws nothing)."""
+    given = tuple(zip(variables, (sp.Integer(v) for v in point))) if point is not None else ()
+    outline = ("matrix-calculus",) + tuple(str(part) for part in outline)
+    return Draft(f, wrt=variables, domain=Domain(), at_point=point is not None, given=given, outline=outline,
+                 complete=lambda: dataclasses.replace(key(), outline=outline))
 
 
 def _draft(g: _Gradient, prompt: str, answers: tuple, trees: tuple | None = None) -> Draft:

@@ -15,6 +15,7 @@ import sympy as sp
 
 from .. import compose
 from ..compose import X, Domain, Draft, coefficient, pick
+from ..registry import RULES
 from ..rules.activations import ReLU, sigmoid
 from ..rules.logarithms import LOG_BASES, log_base
 from ..rules.vectors import softmax
@@ -51,10 +52,12 @@ def _relu(rng: random.Random, budget: int):
     elif budget == 3:
         inner = coefficient(rng, 2, 5) * X
     else:
-        inner = _kinked_inner(rng)
+        # kx + b, or x^2 - c whose kinks +-sqrt(c) are irrational.
+        inner = _kinked_inner(rng) if rng.random() < 0.6 else X**2 - pick(rng, (2, 3, 5, 6, 7))
+    scale = pick(rng, (1, 1, 2, 3)) if budget > 3 else 1
     # The documents' convention: ReLU'(u) = 1 for u > 0, 0 for u <= 0.
-    rate = derive(inner, X).result
-    return Draft(ReLU(inner), preferred=(sp.Piecewise((rate, inner > 0), (0, True)),))
+    rate = scale * derive(inner, X).result
+    return Draft(scale * ReLU(inner), preferred=(sp.Piecewise((rate, inner > 0), (0, True)),))
 
 
 # Inner functions whose kink (a piecewise activation's) is never a decimal with
@@ -320,20 +323,24 @@ def _row_by_chain(rng: random.Random, scaled: bool = False):
     k = coefficient(rng, 2, 5, signed=False)
     first_row = 1 if scaled else 0  # k (k' f) is only the constant multiple rule twice
     base = pick(rng, LOG_BASES)  # drawn once: the outer function must be the same on every call
+    # Each row with the simple rule it is derived from, stated in the prompt
+    # (the sheet prints no cheat-sheet): the rule's own table row.
     rows = (
-        (lambda u: k * u, r"k f"),
-        (lambda u: sp.exp(u), r"e^{f}"),
-        (lambda u: sp.log(u), r"\ln f"),
-        (lambda u: u**k, r"f^{k}"),
-        (lambda u: log_base(u, base), r"\log_{k} f"),
-        (lambda u: sp.sin(u), r"\sin f"),
+        (lambda u: k * u, "linear"),
+        (lambda u: sp.exp(u), "exp"),
+        (lambda u: sp.log(u), "ln"),
+        (lambda u: u**k, "power"),
+        (lambda u: log_base(u, base), "log_k"),
+        (lambda u: sp.sin(u), "sin"),
     )
-    outer, row = pick(rng, rows[first_row:])
+    outer, rule_name = pick(rng, rows[first_row:])
     expr = outer(f)
     tree = chain_step(expr, X, outer, f)
-    prompt = r"y = %s \quad \text{(the row } %s \text{ of the cheat-sheet)}" % (_tex(expr), row)
+    simple = RULES[rule_name]
+    prompt = r"y = %s" % _tex(expr)
     return Draft(expr, domain=Domain(), name="y", prompt=prompt, steps=(tree,),
-                 note=r"Derive it from the simple rule with the chain rule.")
+                 note=r"Derive $y'$ from the rule $\frac{d}{dx}\left[%s\right] = %s$ and the chain rule "
+                      r"($f$ is any differentiable function of $x$)." % (simple.function, simple.derivative))
 
 
 @topic("derivation",

@@ -595,8 +595,8 @@ def draw_network(rng: random.Random, level: str) -> tuple[Network, tuple]:
     (see `_fits`), and the gradients to ask."""
     for _ in range(TRIES):
         if level == "easy":
-            inputs = pick(rng, (1, 1, 2))
-            activation = pick(rng, ("sigmoid", "sigmoid", "tanh", "relu"))
+            inputs = pick(rng, (1, 1, 2, 2, 3))
+            activation = pick(rng, ("sigmoid", "sigmoid", "tanh", "relu", "identity"))
             loss = pick(rng, LOSSES[activation])
             layers = (_layer(rng, 1, inputs, activation),)
         else:
@@ -686,9 +686,23 @@ def _loss_tex(build: _Backprop) -> str:
 def _backprop(rng: random.Random, level: str):
     network, asked = draw_network(rng, level)
     build = _Backprop(network, asked)
-    trees = tuple(build.tree(*a) for a in asked)
-    worked = build.worked()
     wrt = tuple(build.parameter(*a) for a in asked)
-    return Draft(build.loss_in_p, wrt=wrt, domain=Domain(), name="L", prompt=prompt_of(build),
-                 preferred=tuple(t.result for t in trees), steps=trees, at_point=True,
-                 given=tuple(sorted(build.point.items(), key=lambda item: item[0].name)), worked=worked)
+    given = tuple(sorted(build.point.items(), key=lambda item: item[0].name))
+
+    def complete() -> Draft:  # the trees and the key, once the network is accepted (no rng drawn here)
+        trees = tuple(build.tree(*a) for a in asked)
+        return Draft(build.loss_in_p, wrt=wrt, domain=Domain(), name="L", prompt=prompt_of(build),
+                     preferred=tuple(t.result for t in trees), steps=trees, at_point=True, given=given,
+                     worked=build.worked(), outline=outline_of(network), shape=shape)
+
+    # The same network with other weights is the same exercise with other numbers.
+    shape = "/".join(outline_of(network)) + ("/y=%s" % ",".join(map(str, network.targets))
+                                             if network.loss == "cross-entropy" else "")
+    return Draft(build.loss_in_p, wrt=wrt, domain=Domain(), name="L", at_point=True, given=given,
+                 outline=outline_of(network), shape=shape, complete=complete)
+
+
+def outline_of(network: Network) -> tuple[str, ...]:
+    """What a reader sees first: the layers' sizes, activations and the loss."""
+    sizes = "-".join(str(n) for n in (len(network.inputs),) + tuple(layer.units for layer in network.layers))
+    return ("backprop", sizes, *(layer.activation for layer in network.layers), network.loss)
