@@ -187,6 +187,21 @@ class InOrder(Shown):
         return out if exp is None else r"\left(%s\right)^{%s}" % (out, exp)
 
 
+class Ratio(Shown):
+    """numerator / denominator as a fraction, whatever the signs inside
+    (e^{-0.4} / (e^{-0.4} + e^{2.2}), which SymPy would turn over)."""
+
+    nargs = 2
+
+    def concrete(self, env):
+        numerator, denominator = (concrete(a, env) for a in self.args)
+        return sp.Mul(numerator, sp.Pow(denominator, -1, evaluate=False), evaluate=False)
+
+    def _latex(self, printer, exp=None):
+        numerator, denominator = self.args
+        return r"\frac{%s}{%s}" % (printer._print(numerator), printer._print(denominator))
+
+
 class Partial(Shown):
     """The left-hand side d of / d wrt (a partial derivative)."""
 

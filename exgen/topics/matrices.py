@@ -92,9 +92,10 @@ class _Gradient:
                              label="component k"))
 
     def matrix_form(self, general, with_numbers) -> None:
+        # Without a point (w^T x: the gradient is constant) this is the answer.
         self.rows.append(Row((general, with_numbers, self.gradient), self.gradient,
                              lhs=Gradient(self.name, self.vector), of=self.function, wrt=self.variables,
-                             label="in matrix form"))
+                             label="in matrix form", role="gradient" if self.point is None else "step"))
 
     def at_point(self, forms) -> tuple:
         """The gradient at the given point: its exact value per component."""

@@ -45,7 +45,7 @@ from ..rules.losses import (binary_cross_entropy, cross_entropy, sigmoid_cross_e
 from ..rules.vectors import softmax
 from ..seeding import pick
 from ..steps import Step
-from ..worked import Dot, InOrder, Number, Partial, Product, Row, Shown, Worked, number, shown
+from ..worked import Dot, InOrder, Number, Partial, Product, Ratio, Row, Shown, Worked, number, shown
 from . import topic as _register
 
 topic = functools.partial(_register, family="ml")
@@ -173,6 +173,8 @@ def _plug(expr, values: dict):
         return built.product(args)
     if isinstance(expr, InOrder) or expr.is_Add:
         return built.total(args)
+    if isinstance(expr, Ratio):
+        return built.product((args[0], built.power(args[1], -1)))
     if expr.is_Pow:
         return built.power(*args)
     if isinstance(expr, ReLU) and args[0].is_Rational:
@@ -405,8 +407,9 @@ class _Backprop:
                                        self.display(b))
                 rows.append(self._row(z, (general, with_numbers), truth=self.pre_in_p[index][j], role="forward"))
             for j, (z, a) in enumerate(zip(names.pre, names.post)):
-                if layer.activation == "softmax":
-                    general = softmax(j + 1, *names.pre).elementary()
+                if layer.activation == "softmax":  # e^{o_k} / (e^{o_1} + e^{o_2})
+                    general = Ratio(sp.exp(z, evaluate=False),
+                                    InOrder(*(sp.exp(o, evaluate=False) for o in names.pre)))
                 else:
                     general = ACTIVATIONS[layer.activation](z)
                 rows.append(self._row(a, (general, self.display(general)), truth=self.post_in_p[index][j], role="forward"))
