@@ -297,6 +297,44 @@ def machine_info() -> list[str]:
     ]
 
 
+# ------------------------------------------------------- section 6: export
+
+def bench_export(cfg, work: Path, results: dict) -> list[str]:
+    """A question bank of slots x variants problems (each with 4 checked
+    options, both export files) beside plain generation of the slots alone,
+    both `exgen make --no-pdf` subprocesses, runs interleaved. Medium
+    difficulty: an easy slot (e^x, ln x) has too few different parallels
+    for 20 variants."""
+    slots, variants = (5, 5) if cfg.quick else (20, 20)
+    exgen = exgen_command()
+    plain = ["make", "--count", str(slots), "--seed", "7", "--difficulty", "medium", "--no-pdf"]
+    bank = plain + ["--variants", str(variants), "--export", "moodle,canvas"]
+    runs = 1 if cfg.quick else 2
+    log(f"export: {slots} slots x {variants} variants, {runs} run(s), beside plain generation")
+    plain_w, bank_w = [], []
+    for i in range(runs):
+        run = run_measured(exgen + plain + ["--out", str(work / f"plain-{i}")], cwd=REPO, timeout=600)
+        plain_w.append(run.wall if run.ok else None)
+        run = run_measured(exgen + bank + ["--out", str(work / f"bank-{i}")], cwd=REPO, timeout=1800)
+        if not run.ok:
+            return [f"ERROR: the export exited {run.code}: {run.stderr.strip()[-800:]}"]
+        bank_w.append(run.wall)
+    plain_w = [w for w in plain_w if w is not None]
+    sizes = {name: (work / "bank-0" / name).stat().st_size for name in ("moodle.xml", "canvas-qti.zip")}
+    results["export"] = {"slots": slots, "variants": variants, "plain": plain_w, "bank": bank_w, "sizes": sizes}
+    problems = slots * variants
+    return [
+        f"commands: {' '.join(exgen + bank)} --out DIR",
+        f"          beside {' '.join(exgen + plain)} --out DIR",
+        table(["what", "runs", "median", "min", "max"],
+              [[f"plain generation, {slots} problems", len(plain_w), *map(sec, mmm(plain_w))],
+               [f"bank of {problems} problems ({slots} x {variants}), 4 options each, both exports", len(bank_w),
+                *map(sec, mmm(bank_w))]]),
+        f"per problem in the bank: {min(bank_w) / problems * 1000:.0f} ms (min run); "
+        f"moodle.xml {sizes['moodle.xml'] / 1e6:.1f} MB, canvas-qti.zip {sizes['canvas-qti.zip'] / 1e6:.2f} MB",
+    ]
+
+
 # ------------------------------------------------------- section 1: make
 
 def bench_make(cfg, work: Path, results: dict) -> list[str]:
@@ -806,6 +844,8 @@ def main(argv=None) -> int:
             ("imports", "1b. import times", lambda: bench_imports(cfg, results)),
             ("generation", "2. generation without PDF (one core)", lambda: bench_generation(cfg, results)),
             ("mds", "5. beside DeepMind's mathematics_dataset (problems/s, one core)", lambda: bench_mds(cfg, results)),
+            ("export", "6. a question bank: --choices, --variants, --export moodle,canvas",
+             lambda: bench_export(cfg, work, results)),
             ("rosters", "3. per-student rosters", lambda: bench_rosters(cfg, work, results, deadline)),
         ]
         for key, title, function in sections:

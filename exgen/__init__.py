@@ -10,8 +10,8 @@ The package is a one-way pipeline; each module is one stage:
     forms      the textbook form of an answer and the one LaTeX printer
     check      the numeric oracle every answer and every step must pass
                (numeric.py evaluates expressions with mpmath for it)
-    sheet      assembling sheets and parallel versions: levels, dedupe, budgets
-    render     Jinja2 templates to .tex, and the sheet.json contract
+    sheet      assembling sheets and parallel versions: levels, dedupe, the hang guard
+    render     Jinja2 templates (templates/, package data) to .tex; sheet.json
     compile    running TeX, safely
     output     atomic writes into the output folder
     pipeline   `exgen make` and `exgen verify` end to end; rosters

@@ -1,9 +1,12 @@
-"""Per-problem time budgets for SymPy work.
+"""Wall-clock limits for SymPy work.
 
 SymPy calls cannot be interrupted from outside, and a simplification that
 takes minutes must never hang a run. Inside `time_budget(s)` a SIGALRM
-raises `BudgetExceeded` in the main thread once `s` seconds have passed; the
-caller drops the candidate and draws another. Budgets nest: an inner budget
+raises `BudgetExceeded` in the main thread once `s` seconds have passed.
+What the caller does then must not depend on the machine's speed where the
+output is meant to be reproducible: a sheet stops with an error naming the
+problem (sheet.hang_seconds), never draws another candidate; `exgen solve`
+refuses the expression. Budgets nest: an inner budget
 never extends an outer one. Outside the main thread (where signals cannot be
 delivered) the budget is not enforced, which is only ever the case in
 library use from worker threads.

@@ -5,6 +5,7 @@ prints as one line on stderr with a non-zero exit; anything else is a bug and
 keeps its traceback.
 """
 
+import contextlib
 import difflib
 import json
 import logging
@@ -67,20 +68,32 @@ def cli():
 @click.option("--at-point", is_flag=True, help="Ask for each derivative's exact value at a given point.")
 @click.option("--decimals", default="0", show_default=True,
               help="Worked keys (backprop, matrix-calculus) also give every value to this many decimal places.")
+@click.option("--choices", default=None,
+              help="Multiple choice: N options per problem (2..6), the wrong ones from named mistakes.")
+@click.option("--export", "exports", default=None,
+              help="Question banks for learning platforms, comma-separated: moodle (moodle.xml), "
+                   "canvas (canvas-qti.zip).")
+@click.option("--variants", default=None,
+              help="With --export: N parallel variants of each problem, one drawn per student (default 1).")
 @click.option("--roster", type=click.Path(path_type=Path), default=None,
-              help="CSV with columns id,name: one individual sheet per student.")
+              help="A class list (CSV, as Moodle, Canvas and others export it): one sheet per student.")
+@click.option("--id-column", default=None, help="The roster's id column, if not found by its usual names.")
+@click.option("--name-column", default=None,
+              help="The roster's name column(s), if not found by their usual names: 'Name' or 'First,Last'.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder (default: output/seed-SEED).")
 @click.option("--template-dir", type=click.Path(path_type=Path), default=None,
               help="Your templates; any file missing there falls back to the built-in one.")
 @click.option("--jobs", default=None, help="Processes that make problems and run TeX in parallel (default: all cores).")
 @click.option("--no-pdf", is_flag=True, help="Write .tex and sheet.json only.")
+@click.option("--force", is_flag=True,
+              help="Write even into a folder holding another sheet's output, replacing its files.")
 @click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
 @click.pass_context
 def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, decimals,
-         roster, out, template_dir, jobs, no_pdf, verbose):
+         choices, exports, variants, roster, id_column, name_column, out, template_dir, jobs, no_pdf, force, verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
-    from .config import load_config, options_with
+    from .config import load_config, options_with, replaced
     from .pipeline import make as make_sheets
 
     if verbose:
@@ -97,6 +110,10 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
     file_options = load_config(config_path) if config_path is not None else {}
     chosen = {name: value() for name, value in values.items() if name in given or config_path is None}
     options = options_with(file_options, chosen)
+    if config_path is not None:
+        for note in replaced(config_path, file_options, chosen):
+            click.echo(f"exgen: note: {note}", err=True)
+    options = _with_choices_and_exports(options, choices, exports, variants)
     if template_dir is not None and not template_dir.is_dir():
         raise ExgenError(f"--template-dir {template_dir} is not a folder")
     folder = out if out is not None else Path("output") / f"seed-{options.seed}"
@@ -105,9 +122,14 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
     if jobs is not None and jobs < 1:
         raise ExgenError(f"--jobs must be at least 1, got {jobs}")
     if roster is not None:
-        _make_roster(options, roster, folder, not no_pdf, template_dir, jobs)
+        if options.exports or options.variants > 1:
+            raise ExgenError("--roster writes one sheet per student; --export and --variants make a question bank "
+                             "instead: leave them out")
+        _make_roster(options, roster, (id_column, name_column), folder, not no_pdf, template_dir, jobs, force)
         return
-    result = make_sheets(options, folder, pdf=not no_pdf, template_dir=template_dir, jobs=jobs)
+    if id_column is not None or name_column is not None:
+        raise ExgenError("--id-column and --name-column name the columns of a --roster; give --roster too")
+    result = make_sheets(options, folder, pdf=not no_pdf, template_dir=template_dir, jobs=jobs, force=force)
     versions_note = f", {len(result.sheets)} versions" if len(result.sheets) > 1 else ""
     click.echo(f"sheet {options.code}: {options.total} problems{versions_note} -> {folder}")
     for path in result.written:
@@ -117,22 +139,44 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
                    + ", ".join(path.name for path in result.removed))
 
 
-def _make_roster(options, roster, folder, pdf, template_dir, jobs):
+def _with_choices_and_exports(options, choices, exports, variants):
+    """--choices, --export and --variants on top of the other options, validated."""
+    import dataclasses
+
+    from .export import parse_exports, validate
+
+    options = dataclasses.replace(
+        options, choices=_integer("--choices", choices) if choices is not None else options.choices,
+        exports=parse_exports(exports) if exports is not None else options.exports,
+        variants=_integer("--variants", variants) if variants is not None else options.variants)
+    validate(options)
+    return options
+
+
+def _make_roster(options, roster, columns, folder, pdf, template_dir, jobs, force):
     from .pipeline import make_roster
     from .roster import read_roster
     from .sheet import validate
 
-    students = read_roster(roster)
+    class_list = read_roster(roster, *columns)
+    students = class_list.students
     if options.versions > 1:
         raise ExgenError("--roster gives every student an individual sheet; leave out --versions")
     validate(options)
-    with click.progressbar(length=len(students), label="students", file=sys.stderr) as bar:
+    for warning in class_list.warnings:
+        click.echo(f"exgen: warning: {warning}", err=True)
+    with contextlib.ExitStack() as stack:
+        bars = []
+
         def progress(done, total):
-            bar.update(done - bar.pos)
+            if not bars:  # shown once the folder is claimed, so that a refusal is one line
+                bars.append(stack.enter_context(click.progressbar(length=total, label="students",
+                                                                  file=sys.stderr)))
+            bars[0].update(done - bars[0].pos)
 
         result = make_roster(options, students, folder, pdf=pdf, template_dir=template_dir, jobs=jobs,
-                             progress=progress)
-    click.echo(f"{len(students)} student{'s' if len(students) != 1 else ''} -> {folder} ({len(result.written)} files; roster-key.csv maps id to code)")
+                             progress=progress, force=force)
+    click.echo(f"{len(students)} student{'s' if len(students) != 1 else ''} -> {folder} ({len(result.written)} files; roster-key.csv maps id to code and file)")
     if result.removed:
         click.echo(f"removed {len(result.removed)} files an earlier run wrote here and this one does not: "
                    + ", ".join(path.name for path in result.removed))
@@ -141,8 +185,10 @@ def _make_roster(options, roster, folder, pdf, template_dir, jobs):
 def _refuse_template_folder(folder: Path) -> None:
     from .render import TEMPLATE_DIR
 
-    resolved = folder.resolve()
-    if resolved == TEMPLATE_DIR or TEMPLATE_DIR in resolved.parents:
+    if not isinstance(TEMPLATE_DIR, Path):
+        return  # templates inside a zip: no folder anyone could write into
+    resolved, templates = folder.resolve(), TEMPLATE_DIR.resolve()
+    if resolved == templates or templates in resolved.parents:
         raise ExgenError(f"--out {folder} is inside exgen's templates folder; choose another folder")
 
 
@@ -184,7 +230,7 @@ def templates_export(folder):
     from .output import prepare_folder, write_files
     from .render import TEMPLATE_DIR
 
-    sources = sorted(TEMPLATE_DIR.glob("*.j2"))
+    sources = sorted((p for p in TEMPLATE_DIR.iterdir() if p.name.endswith(".j2")), key=lambda p: p.name)
     clashes = [p.name for p in sources if (folder / p.name).exists()]
     if clashes:
         raise ExgenError(f"{folder} already has {', '.join(clashes)}; choose an empty folder")

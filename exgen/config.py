@@ -140,6 +140,27 @@ def write_example(path: Path) -> None:
         raise ExgenError(f"cannot write {path}: {exc.strerror}") from None
 
 
+def replaced(path: Path, file_options: dict, overrides: dict) -> list[str]:
+    """What the command line replaces in a config file, one line each (for stderr)."""
+    notes = []
+    sections = file_options.get("sections", ())
+    given = [k for k in ("count", "difficulty", "topics") if k in overrides]
+    if sections and given:
+        options = options_with(file_options, overrides)
+        flags = " ".join(f"--{k}" for k in given)
+        titles = ", ".join(repr(s.title) for s in sections if s.title)
+        notes.append(f"{path}: {flags} replaces its {len(sections)} [[sections]]"
+                     + (f" ({titles})" if titles else "")
+                     + f": the sheet is one part of {options.count} problems, {options.difficulty} difficulty, "
+                       f"topics {','.join(options.topics) or 'all'}")
+    for key, value in overrides.items():
+        if key in file_options and key not in ("count", "difficulty", "topics", "sections") \
+                and file_options[key] != value:
+            notes.append(f"{path}: --{key.replace('_', '-')} replaces {key} = {file_options[key]!r} "
+                         f"with {value!r}")
+    return notes
+
+
 def options_with(file_options: dict, overrides: dict) -> SheetOptions:
     merged = {"count": 20, "seed": 0, **file_options, **overrides}
     if "sections" in merged and any(k in overrides for k in ("count", "difficulty", "topics")):

@@ -17,6 +17,11 @@ class BudgetExceeded(ExgenError):
     """A SymPy computation ran past its time budget."""
 
 
+class HangGuard(ExgenError):
+    """A candidate problem ran past the guard against a hang: the run stops
+    (never draws another candidate, which would change the sheet)."""
+
+
 class SheetStarved(ExgenError):
     """The requested topics and difficulty cannot fill the sheet."""
 

@@ -84,7 +84,7 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
             return rule.latex(self, expr, exp)
         if isinstance(expr, AppliedUndef):
             body = r"%s(%s)" % (expr.func.__name__, ", ".join(self._print(a) for a in expr.args))
-            return body if exp is None else r"%s^{%s}" % (body, exp)
+            return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
         return super()._print_Function(expr, exp)
 
     def _print_Abs(self, expr, exp=None):
@@ -139,7 +139,10 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
             if 1 - s in factors:
                 rest = [f for f in factors if f != s and f != 1 - s]
                 tail = [f for f in rest if f.is_Add and f.has(s)]
-                rest = [f for f in rest if f not in tail]
+                # One coefficient (-4, not (-1) 4), then the other factors.
+                number = sp.Mul(*(f for f in rest if f.is_Number))
+                rest = ([number] if number != 1 or not rest else []) + [
+                    f for f in rest if f not in tail and not f.is_Number]
                 lead = expr.func(*rest, evaluate=False) if len(rest) > 1 else rest[0] if rest else sp.S.One
                 head = self._print(lead) if rest else ""
                 if head == "-1":
@@ -163,12 +166,13 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
 
 
 def simple_argument(arg) -> bool:
-    """x, 3x, -2x: a function's argument no reader can take more or less of."""
+    """x, 3x: a function's argument no reader can take more or less of (not
+    -2x: "arccos - 2x" could be arccos minus 2x)."""
     if arg.is_Symbol:
         return True
     if arg.is_Mul and len(arg.args) == 2:
         number, rest = arg.args
-        return number.is_Number and rest.is_Symbol
+        return number.is_Number and number.is_positive and rest.is_Symbol
     return False
 
 
@@ -176,11 +180,13 @@ def _folds(factor) -> bool:
     """A factor printed as a function name before a bracketless argument (sin x, ln^2 x)."""
     if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0:
         factor = factor.base
-    if not isinstance(factor, sp.Function) or isinstance(factor, (sp.exp, sp.Abs)) or len(factor.args) != 1:
+    if not isinstance(factor, sp.Function) or isinstance(factor, (sp.exp, sp.Abs)):
         return False
     rule = RULES.function_for(type(factor))
-    return (rule is None or rule.latex is None or getattr(rule.latex, "folds", False)) and \
-        simple_argument(factor.args[0])
+    if rule is None:
+        return len(factor.args) == 1 and simple_argument(factor.args[0])
+    return ((rule.latex is None or getattr(rule.latex, "folds", False))
+            and simple_argument(factor.args[rule.argument]))
 
 
 def _complement_first(factor) -> bool:

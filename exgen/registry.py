@@ -80,6 +80,24 @@ class Draw:
         return (self.leaf_build or self.build)(rng, x)
 
 
+@dataclass(frozen=True)
+class Mistake:
+    """A wrong variant of a rule, as students apply it (multiple choice).
+
+    `wrong` gives the result the rule's node would have in a student's hands,
+    built from the node as derived (its parts and its substeps' results), or
+    None where the mistake does not apply to that node. A function's mistake
+    with `whole` is made on the whole f(g(x)) (the power rule on e^u, (ln f)'
+    as 1/f): `wrong(expr, inner, wrt)` is then the derivative a student writes
+    for f(g(x)) (inner is x itself for f(x)). `words` say what went wrong in
+    words a student understands; `id` names it in sheet.json and the exports."""
+
+    id: str
+    words: str
+    wrong: Callable
+    whole: bool = False
+
+
 @dataclass(frozen=True, kw_only=True)
 class Rule:
     """A structural rule: its table row, and how it applies to an expression."""
@@ -95,7 +113,11 @@ class Rule:
     # Where an expression of its heads is defined: (expr) -> ((part, requirement), ...).
     domain: Callable | None = None
     draw: Draw | None = None
-    mistakes: tuple = ()    # what students get wrong with it (multiple choice)
+    mistakes: tuple[Mistake, ...] = ()  # what students get wrong with it (multiple choice)
+    # A rule whose node has substeps: (step, results) -> the node's result from
+    # its substeps' `results` (the rule's formula, as `apply` builds it); a
+    # mistake below the node reaches the answer through it.
+    combine: Callable | None = None
     # Rules this one undoes (ln of e^u is u, sqrt(u^2) is |u|): a problem with
     # such a pair is a simpler one in disguise. "exponential" is a^u.
     # `inverse_reach`: where in the argument the undone function may sit:

@@ -14,9 +14,11 @@ Template variables (all documents):
   rules: rows {title, function, derivative} of every rule the sheet uses
 """
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import jinja2
@@ -31,7 +33,11 @@ from .sheet import Problem, Sheet
 from .steps import Step, substituted
 from .worked import approximate, plain_as_built
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+# The built-in templates are package data (exgen/templates/*.j2), found
+# through importlib.resources: a wheel, a pipx install or a zip has them as
+# well as a clone does. For an ordinary install this is a pathlib.Path.
+TEMPLATE_DIR = resources.files("exgen").joinpath("templates")
+BUILT_IN = "built-in"
 
 
 # pdflatex with T1 fonts and utf8 input typesets Latin scripts (Zoë Ñúñez)
@@ -52,14 +58,33 @@ def escape(text: str) -> str:
     return escape_latex(text)
 
 
+class TemplateLoader(jinja2.BaseLoader):
+    """An instructor's folder first (if any), then the built-in templates.
+    Remembers where each template it loaded came from and a sha256 of its
+    text, so that the manifest can record the templates a folder was made with."""
+
+    def __init__(self, template_dir: Path | None = None):
+        self.sources: list[tuple[str, jinja2.BaseLoader]] = [(BUILT_IN, jinja2.PackageLoader("exgen", "templates"))]
+        if template_dir is not None:
+            self.sources.insert(0, (str(template_dir), jinja2.FileSystemLoader(str(template_dir))))
+        self.used: dict[str, tuple[str, str]] = {}  # name -> (origin, sha256 of the text)
+
+    def get_source(self, environment, template):
+        for origin, loader in self.sources:
+            try:
+                source, filename, uptodate = loader.get_source(environment, template)
+            except jinja2.TemplateNotFound:
+                continue
+            self.used[template] = (origin, hashlib.sha256(source.encode("utf-8")).hexdigest())
+            return source, filename, uptodate
+        raise jinja2.TemplateNotFound(template)
+
+
 def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     """The one Jinja environment; an instructor's `template_dir` comes first,
     and any template missing there falls back to the built-in one."""
-    loaders = [jinja2.FileSystemLoader(str(TEMPLATE_DIR))]
-    if template_dir is not None:
-        loaders.insert(0, jinja2.FileSystemLoader(str(template_dir)))
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=TemplateLoader(template_dir),
         block_start_string="((*", block_end_string="*))",
         variable_start_string="<<", variable_end_string=">>",
         comment_start_string="((=", comment_end_string="=))",
@@ -478,6 +503,7 @@ def problem_context(problem: Problem, decimals: int = 0) -> dict:
         "solutions": solutions,
         "answers": answers,
         "table": [],
+        **choices_context(problem),
     }
 
 
@@ -628,6 +654,7 @@ def _problem_json(p: Problem, single: bool, answers: list[str]) -> dict:
                          else answers[0] if single else answers),
         "check": p.check,
         "steps": trees[0] if single else trees,
+        **({"choices": choices_json(p)} if p.choices else {}),
     }
 
 
@@ -671,3 +698,60 @@ def solution_latex(step: Step, partial: bool = False) -> str:
         rows = " \\\\\n  &= ".join(line.rhs)
         body.append(f"  \\intertext{{{line.phrase}}}\n  {line.lhs} &= {rows}")
     return "\\begin{align*}\n" + " \\\\\n".join(body) + "\n\\end{align*}\n"
+
+
+# -- multiple choice (exgen/choices.py) ------------------------------------
+
+# Options whose longest prints in at most this many visible characters share
+# a row (a grid of up to three columns); longer ones get a line each.
+SHORT_CHOICE, MEDIUM_CHOICE = 16, 34
+
+
+def choice_latex(problem: Problem, answers) -> str:
+    """An option printed as the right answer is: one expression, a vector of
+    derivatives, or a matrix (a Jacobian or Hessian)."""
+    ex = problem.exercise
+    if len(answers) == 1:
+        return tex(answers[0])
+    if ex.components or ex.order > 1:
+        return matrix_latex([tex(a) for a in answers], len(ex.wrt))
+    return r"\left(%s\right)" % ", ".join(tex(a) for a in answers)
+
+
+def choices_json(problem: Problem) -> list[dict]:
+    """sheet.json `choices`: label, latex, expr (a check string, as `check`'s
+    answer is written), correct, mistake (its id, or null for the right one)."""
+    ex = problem.exercise
+    out = []
+    for c in problem.choices:
+        strings = [plain(a) for a in c.answers]
+        if len(strings) == 1:
+            expr = strings[0]
+        elif ex.components or ex.order > 1:
+            width = len(ex.wrt)
+            expr = "Matrix([%s])" % ", ".join("[%s]" % ", ".join(strings[k:k + width])
+                                               for k in range(0, len(strings), width))
+        else:
+            expr = strings
+        out.append({"label": c.label, "latex": choice_latex(problem, c.answers), "expr": expr,
+                    "correct": c.correct, "mistake": c.mistake})
+    return out
+
+
+def choices_context(problem: Problem) -> dict:
+    """Template variables of a multiple-choice problem: `choices` (rows of
+    options {label, latex, correct, mistake, words}), `choice_width` (each
+    column's share of the line) and `answer_letter`; empty without choices."""
+    if not problem.choices:
+        return {"choices": [], "choice_width": "1", "answer_letter": ""}
+    options = [{"label": c.label, "latex": choice_latex(problem, c.answers), "correct": c.correct,
+                "mistake": c.mistake or "", "words": c.words} for c in problem.choices]
+    longest = max(_visible(o["latex"]) for o in options)
+    columns = 3 if longest <= SHORT_CHOICE else 2 if longest <= MEDIUM_CHOICE else 1
+    columns = min(columns, len(options))
+    share = "%.2f" % (0.96 / columns)
+    for o in options:
+        o["latex"] = fit(o["latex"], share, MEDIUM_CHOICE if columns < 3 else SHORT_CHOICE)
+    rows = [options[k:k + columns] for k in range(0, len(options), columns)]
+    return {"choices": rows, "choice_width": share,
+            "answer_letter": next(c.label for c in problem.choices if c.correct)}

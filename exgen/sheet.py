@@ -1,23 +1,30 @@
 """Assembling a sheet: plan levels, draw candidates, keep only checked ones.
 
 For problem i of a sheet, attempt a, the generator is `rng_for(seed,
-"problem", i, a)`: each problem depends only on the seed, its position, and
-which earlier candidates were rejected, never on global state. A candidate is
-accepted only when
+"problem", i, a)`, and the numeric oracle draws its points from its own
+`rng_for(seed, "oracle", i, a)`: each problem depends only on the seed, its
+position, and which earlier candidates were rejected, never on global state,
+the clock or the machine's speed. A candidate is accepted only when
 
 - its derivation's rule count is inside the requested level's range,
 - it belongs to its topic (the topic's `uses`/`root` rules),
 - it passes the quality filters (new canonical form, non-constant derivative
   at medium and hard, answer short enough to print on one or two lines),
 - every node of its derivation and the sheet.json `check` strings pass the
-  numeric oracle (`check.py`),
+  numeric oracle (`check.py`).
 
-all within a per-problem time budget. Rejections are logged (logger
-"exgen.sheet") and never printed.
+Every limit that chooses among candidates is deterministic (rule counts,
+printed lengths, magnitudes, attempt counts). The only clock is a guard
+against a hang (`hang_seconds`): a candidate still running after it stops
+the run with one line naming the problem and seed; it never makes the run
+draw another candidate, which would print a different sheet on a slower
+machine. Rejections are logged (logger "exgen.sheet") and never printed.
 """
 
+import contextlib
 import functools
 import logging
+import os
 import pickle
 import time
 from collections import Counter
@@ -30,7 +37,7 @@ from . import __version__, compose
 from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
 from .compose import Domain, Draft, Exercise, choose_domain, textbook_domain
-from .errors import BudgetExceeded, ExgenError, SheetStarved, UnsupportedExpression
+from .errors import BudgetExceeded, ExgenError, HangGuard, SheetStarved, UnsupportedExpression
 from .forms import exact_dumps, plain, tex
 from .registry import RULES, to_elementary
 from .rules.basic import FRACTIONAL_EXPONENTS
@@ -48,7 +55,12 @@ MAX_DECIMALS = 10
 ATTEMPTS_PER_PARALLEL = 60
 ATTEMPTS_PER_PROBLEM = 400
 SHEET_SECONDS = 300
-PROBLEM_SECONDS = 1.0
+# A guard against a hang, not a budget: no candidate comes near it (the
+# slowest of 22,721 attempts, for the stress run's 1000 sheets, 100 sheets of
+# 20 problems and 100 of three versions, took 0.35 s; none hit the old 1 s
+# budget). The environment variable changes it (the tests make it tiny).
+HANG_SECONDS = 60.0
+HANG_ENV = "EXGEN_HANG_SECONDS"
 MAX_ANSWER_LATEX = 120
 # Candidates a slot tries before it may repeat an outline (variety is a
 # preference; a sheet that cannot have it still fills).
@@ -86,6 +98,11 @@ class SheetOptions:
     student_name: str = ""
     # Worked keys (backprop, matrix calculus) also give each value to this many decimal places.
     decimals: int = 0
+    # Multiple choice and exports (exgen/choices.py, exgen/export/): options per
+    # problem (0: none), parallel variants per problem slot, export formats.
+    choices: int = 0
+    variants: int = 1
+    exports: tuple[str, ...] = ()
 
     @property
     def parts(self) -> tuple[Section, ...]:
@@ -114,6 +131,10 @@ class SheetOptions:
             parts.append(f"decimals-{self.decimals}")
         if self.versions > 1:
             parts += ["versions", self.versions, "shuffle" if self.shuffle else ""]
+        if self.choices:
+            parts += ["choices", self.choices]
+        if self.variants > 1:
+            parts += ["variants", self.variants]
         return short_code(*parts)
 
 
@@ -130,6 +151,8 @@ class Problem:
     # A higher derivative: per target, the derivations of its earlier stages
     # (f' for f''), each tidied; `derivations` differentiate the last of them.
     earlier: tuple[tuple[Step, ...], ...] = ()
+    # Multiple choice (`choices.with_choices`): the options, the right one among them.
+    choices: tuple = ()
 
     @property
     def trees(self) -> tuple[Step, ...]:
@@ -142,8 +165,14 @@ class Problem:
         same function (at the same point, where the topic gives the values:
         a softmax at other logits is another exercise; with --at-point only,
         the same function twice would be a near-copy)."""
-        asked = identity(self.exercise.expr, self.exercise.components)
-        return asked + (f" at {plain(self.at)}" if self.exercise.at_point else "")
+        return problem_identity(self.draft) + (f" at {plain(self.at)}" if self.exercise.at_point else "")
+
+    @property
+    def draft(self) -> Draft:
+        """What the sheet's rules of variety read of the problem (see `Taken`)."""
+        ex = self.exercise
+        return Draft(ex.expr, wrt=ex.wrt, components=ex.components, at_point=ex.at_point, order=ex.order,
+                     shape=ex.shape)
 
     @property
     def outline(self) -> tuple[str, ...]:
@@ -224,28 +253,36 @@ class Sheet:
 @dataclass
 class Taken:
     """What the problems kept so far have used, which a new candidate may not
-    repeat: the same function (in any version), a second bare table entry,
-    and, until a slot has tried `RELAX_AFTER` candidates (a topic with few
-    shapes still fills a sheet of its own), the same shape (the same tree
-    with other numbers), the outline of the problem before it, or an outline
-    more often than a share of the sheet allows."""
+    repeat: the same problem (function and what is asked of it), a function
+    of another version, a second bare table entry, and, until a slot has
+    tried `RELAX_AFTER` candidates (a topic with few functions or shapes
+    still fills a sheet of its own), the same function with another variable
+    asked, the same shape (the same tree with other numbers), the outline of
+    the problem before it, or an outline more often than a share of the
+    sheet allows. `strict`: the functions of other versions, never relaxed."""
 
     count: int = 20  # problems on the sheet
-    identities: set = field(default_factory=set)
+    identities: set = field(default_factory=set)  # problems: function, variables, order, point
+    functions: set = field(default_factory=set)   # their functions alone
+    strict: set = field(default_factory=set)
     shapes: set = field(default_factory=set)
     outlines: Counter = field(default_factory=Counter)
     last_outline: tuple = ()
     bare: int = 0
 
-    def refuses_function(self, expr, components, at_point: bool, level: str, attempt: int = 0,
-                         shape_key: str = "") -> str | None:
-        """A reason the function itself is refused (before it is derived);
-        `shape_key`: the topic's own shape, where it gives one."""
-        if not at_point and identity(expr, components) in self.identities:
+    def refuses_function(self, draft: "Draft", level: str, attempt: int) -> str | None:
+        """A reason the drawn function is refused before it is derived."""
+        function = identity(draft.expr, draft.components)
+        if function in self.strict:
+            return "the function of another version"
+        if not draft.at_point and problem_identity(draft) in self.identities:
             return "duplicate of an earlier problem"
-        if attempt < RELAX_AFTER and (shape_key or shape(expr, components)) in self.shapes:
+        if attempt < RELAX_AFTER and not draft.at_point and function in self.functions:
+            return "the function of an earlier problem (another variable or order asked)"
+        if attempt < RELAX_AFTER and (draft.shape or shape(draft.expr, draft.components)) in self.shapes:
             return "the same shape as an earlier problem (other numbers only)"
-        if not components and is_bare(expr) and (level != "easy" or self.bare >= max(1, self.count // 20)):
+        if not draft.components and is_bare(draft.expr) and (
+                level != "easy" or self.bare >= max(1, self.count // 20)):
             return "a bare table entry (f(x) itself)" + ("" if level == "easy" else " above easy")
         return None
 
@@ -259,15 +296,16 @@ class Taken:
         return None
 
     def refuses(self, problem: "Problem", attempt: int) -> str | None:
-        ex = problem.exercise
-        return (self.refuses_function(ex.expr, ex.components, ex.at_point, problem.level, attempt, ex.shape)
-                or (problem.identity in self.identities and "duplicate of an earlier problem")
-                or self.refuses_outline(problem.outline, attempt))
+        """For a problem found apart from this sheet: what `_candidate` would say."""
+        return (self.refuses_function(problem.draft, problem.level, attempt)
+                or self.refuses_outline(problem.outline, attempt)
+                or ("duplicate of an earlier problem at the same point" if problem.identity in self.identities
+                    else None))
 
     def keep(self, problem: "Problem") -> None:
         ex = problem.exercise
         self.identities.add(problem.identity)
-        self.identities.add(identity(ex.expr, ex.components))
+        self.functions.add(identity(ex.expr, ex.components))
         self.shapes.add(ex.shape or shape(ex.expr, ex.components))
         self.bare += is_bare(ex.expr) and not ex.components
         self.outlines[problem.outline] += 1
@@ -275,9 +313,14 @@ class Taken:
 
 
 def identity(expr: sp.Expr, components=()) -> str:
-    """The function a problem is about: the same function with another
-    variable asked, or asked for f'' instead of f', is the same exercise."""
+    """The function a problem is about."""
     return plain(tuple(c for _, c in components)) if components else plain(expr)
+
+
+def problem_identity(draft) -> str:
+    """The function and what is asked of it: its variables and order."""
+    asked = ",".join(w.name for w in draft.wrt) + (f" order {draft.order}" if draft.order > 1 else "")
+    return f"{identity(draft.expr, draft.components)} d/d{asked}"
 
 
 _NUMBER = sp.Symbol("K")
@@ -401,13 +444,14 @@ def build_versions(options: SheetOptions, jobs: int = 1) -> tuple[Sheet, ...]:
         for original in _candidates(options, slot, taken, exhausted, guesses.get(index)):
             if time.monotonic() > deadline:
                 break
-            row = _parallels(options, letters[1:], index, original, taken.identities)
+            row = _parallels(options, letters[1:], index, original, taken.strict)
             if row is not None:
                 break
             exhausted.add(original.exercise.topic)
         if row is None and time.monotonic() > deadline:
             raise SheetStarved(
-                f"gave up after {SHEET_SECONDS * options.versions:g} s at problem {index + 1} ({level}, topics "
+                f"gave up after {SHEET_SECONDS * options.versions:g} s at problem {index + 1} of seed {options.seed} "
+                f"({level}, topics "
                 f"{', '.join(t.name for t in order)}): too few problems fit; try more topics or fewer problems")
         if row is None:
             raise SheetStarved(
@@ -417,8 +461,8 @@ def build_versions(options: SheetOptions, jobs: int = 1) -> tuple[Sheet, ...]:
                    if options.versions > 1 else "; try more topics or another difficulty"))
         taken.keep(row[0])
         for column, problem in zip(columns, row):
-            taken.identities.add(problem.identity)
-            taken.identities.add(identity(problem.exercise.expr, problem.exercise.components))
+            if options.versions > 1:  # no function twice across versions, whatever is asked of it
+                taken.strict.add(identity(problem.exercise.expr, problem.exercise.components))
             column.append(replace(problem, section=slot.section))
     sheets = []
     for letter, column in zip(letters, columns):
@@ -477,6 +521,24 @@ class Guess:
 
     problem: Problem | None
     resume: int
+    # Each attempt before `resume` and what it logged, replayed by the parent
+    # when it reaches the slot (`_replay`): `-v` then prints the same lines in
+    # the same order for every `jobs`, and nothing a child logs is lost.
+    attempts: tuple["Attempt", ...] = ()
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt of a search apart from the sheet: its topic, what it logged
+    (logger, level, message), and what the sheet's rules of variety read of
+    it (`Taken`), where the attempt got that far: with the sheet's state, an
+    attempt made in order may be refused there first, and logs that instead."""
+
+    number: int
+    topic: str
+    lines: tuple[tuple[str, int, str], ...]
+    draft: Draft | None = None
+    outline: tuple | None = None
 
 
 def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, Guess]:
@@ -488,9 +550,10 @@ def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, Guess]:
     attempts before a guess would be rejected in order too, and the guess
     stands unless it is a repeat; then the search goes on from the next
     attempt. A guess stops at an attempt whose outcome depends on this
-    process (over its time budget, or an error): that attempt is made again
-    in order. Slots without a guess (a child that died) are searched in
-    order from the start. So the sheet is the same for every `jobs`."""
+    process (stopped by the guard against a hang, or an error): that attempt
+    is made again in order. Slots without a guess (a child that died) are
+    searched in order from the start. So the sheet is the same for every
+    `jobs`, and so is what `-v` logs (`Guess.records`)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -542,29 +605,82 @@ def _first_candidates(options: SheetOptions, slots, indices) -> dict[int, Guess]
 
 
 def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
+    attempts: list[Attempt] = []
     for attempt in range(ATTEMPTS_PER_PROBLEM):
-        try:
-            problem, _ = _attempt(options, slot, attempt, _topic_of(slot, attempt), Taken(options.total))
-        except Exception:  # BudgetExceeded, or an error the slot's own search may never reach
-            return Guess(None, attempt)
+        chosen, records, facts = _topic_of(slot, attempt), [], {}
+        with keep_log(records):
+            try:
+                problem, reason = _attempt(options, slot, attempt, chosen, Taken(options.total), facts)
+            except Exception:  # BudgetExceeded, or an error the slot's own search may never reach
+                return Guess(None, attempt, tuple(attempts))  # made again in order, and logs again
+            if problem is None:
+                _log_rejection(slot, attempt, chosen, reason)
         if problem is not None:
-            return Guess(problem, attempt + 1)
-    return Guess(None, ATTEMPTS_PER_PROBLEM)
+            return Guess(problem, attempt + 1, tuple(attempts))
+        attempts.append(Attempt(attempt, chosen.name, tuple(records), facts.get("draft"), facts.get("outline")))
+    return Guess(None, ATTEMPTS_PER_PROBLEM, tuple(attempts))
 
 
-def _parallels(options, letters, index, original: Problem, seen) -> list[Problem] | None:
+def _replay(slot: Slot, attempts: tuple[Attempt, ...], seen: "Taken") -> None:
+    """Log a guess's rejected attempts as the search in order logs them: an
+    attempt the sheet's state refuses (a shape already used, ...) says so
+    instead of what the search apart from the sheet found later."""
+    for attempt in attempts:
+        reason = None
+        if attempt.draft is not None:
+            reason = seen.refuses_function(attempt.draft, slot.level, attempt.number)
+            if reason is None and attempt.outline is not None:
+                reason = seen.refuses_outline(attempt.outline, attempt.number)
+        if reason is None:
+            emit_log(attempt.lines)
+        else:
+            _log_rejection(slot, attempt.number, TOPICS[attempt.topic], reason)
+
+
+class _Keeper(logging.Handler):
+    def __init__(self, records: list):
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+
+@contextlib.contextmanager
+def keep_log(records: list):
+    """What exgen's loggers log inside, appended to `records` (logger, level,
+    message) instead of emitted: for a process whose work is reported in
+    order by another (`emit_log`). Nests: the innermost keeps."""
+    logger = logging.getLogger("exgen")
+    handlers, propagate = logger.handlers[:], logger.propagate
+    logger.handlers = [_Keeper(records)]
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.handlers = handlers
+        logger.propagate = propagate
+
+
+def emit_log(records) -> None:
+    for name, level, message in records:
+        logging.getLogger(name).log(level, "%s", message)
+
+
+def _log_rejection(slot: Slot, attempt: int, chosen: Topic, reason: str) -> None:
+    log.debug("problem %d attempt %d (%s, %s) rejected: %s", slot.index + 1, attempt, chosen.name, slot.level, reason)
+
+
+def _parallels(options, letters, index, original: Problem, strict) -> list[Problem] | None:
     """Versions B, C, ... of a problem: the same shape by design, so only the
     functions (of every version so far) may not repeat."""
     row = [original]
-    taken = Taken(options.total, identities=set(seen) | {original.identity,
-                                                        identity(original.exercise.expr,
-                                                                 original.exercise.components)})
+    taken = Taken(options.total, strict=set(strict) | {identity(original.exercise.expr, original.exercise.components)})
     for letter in letters:
         problem = _parallel(options, letter, index, original, taken)
         if problem is None:
             return None
-        taken.identities.add(problem.identity)
-        taken.identities.add(identity(problem.exercise.expr, problem.exercise.components))
+        taken.strict.add(identity(problem.exercise.expr, problem.exercise.components))
         row.append(problem)
     return row
 
@@ -577,12 +693,14 @@ def _parallel(options, letter, index, original: Problem, seen) -> Problem | None
         # A calculus function keeps its shape with new numbers (x^2 sin 3x ->
         # x^4 sin 2x); other topics redraw until the signature matches.
         draft = Draft(perturb(original.exercise.expr, rng)) if plain and attempt % 4 != 3 else None
+        oracle = rng_for(options.key, "oracle", "version", letter, index, attempt)
         try:
-            with time_budget(PROBLEM_SECONDS):
+            with time_budget(hang_seconds()):
                 problem, reason = _candidate(chosen, rng, index, original.level, seen, options.at_point, draft,
-                                             signature=original.signature)
+                                             signature=original.signature, oracle=oracle)
         except BudgetExceeded:
-            problem, reason = None, "over the time budget"
+            raise _hung(options, f"version {letter} of problem {index + 1}", attempt, chosen.name,
+                        original.level) from None
         if problem is not None:
             return problem
         log.debug("version %s problem %d attempt %d rejected: %s", letter, index + 1, attempt, reason)
@@ -615,8 +733,13 @@ def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess: "Guess 
     `guess` (see `_speculate`) where there is one."""
     start = 0
     if guess is not None:
-        if guess.problem is not None and seen.refuses(guess.problem, guess.resume - 1) is None:
-            yield guess.problem
+        _replay(slot, guess.attempts, seen)
+        if guess.problem is not None:
+            reason = seen.refuses(guess.problem, guess.resume - 1)
+            if reason is None:
+                yield guess.problem
+            else:  # as the attempt itself says when made in order
+                _log_rejection(slot, guess.resume - 1, _topic_of(slot, guess.resume - 1), reason)
         start = guess.resume
     for attempt in range(start, ATTEMPTS_PER_PROBLEM):
         chosen = _topic_of(slot, attempt)
@@ -625,12 +748,11 @@ def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess: "Guess 
         try:
             problem, reason = _attempt(options, slot, attempt, chosen, seen)
         except BudgetExceeded:
-            problem, reason = None, "over the time budget"
+            raise _hung(options, f"problem {slot.index + 1}", attempt, chosen.name, slot.level) from None
         if problem is not None:
             yield problem
         else:
-            log.debug("problem %d attempt %d (%s, %s) rejected: %s",
-                      slot.index + 1, attempt, chosen.name, slot.level, reason)
+            _log_rejection(slot, attempt, chosen, reason)
 
 
 def _topic_of(slot: Slot, attempt: int) -> Topic:
@@ -638,10 +760,34 @@ def _topic_of(slot: Slot, attempt: int) -> Topic:
     return slot.order[(slot.position + attempt // 40) % len(slot.order)]
 
 
-def _attempt(options, slot: Slot, attempt: int, chosen: Topic, seen: Taken):
+def _attempt(options, slot: Slot, attempt: int, chosen: Topic, seen: Taken, facts: dict | None = None):
     rng = rng_for(options.key, "problem", slot.index, attempt)
-    with time_budget(PROBLEM_SECONDS):
-        return _candidate(chosen, rng, slot.index, slot.level, seen, options.at_point, attempt=attempt)
+    oracle = rng_for(options.key, "oracle", slot.index, attempt)
+    with time_budget(hang_seconds()):
+        return _candidate(chosen, rng, slot.index, slot.level, seen, options.at_point, oracle=oracle,
+                          attempt=attempt, facts=facts)
+
+
+def hang_seconds() -> float:
+    """The guard against a hang: HANG_SECONDS, or the environment's EXGEN_HANG_SECONDS."""
+    text = os.environ.get(HANG_ENV, "").strip()
+    if not text:
+        return HANG_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:
+        raise ExgenError(f"{HANG_ENV} must be a positive number of seconds, got {text!r}")
+    return seconds
+
+
+def _hung(options: SheetOptions, what: str, attempt: int, topic: str, level: str) -> HangGuard:
+    student = f", student {options.student}" if options.student else ""
+    return HangGuard(
+        f"{what} of seed {options.seed}{student} ({topic}, {level}, attempt {attempt}) ran for more than "
+        f"{hang_seconds():g} s; stopped rather than print a different sheet (a bug: please report this "
+        f"command; {HANG_ENV} sets the limit)")
 
 
 def _trees(draft: Draft) -> tuple[tuple[tuple[Step, ...], ...], tuple[Step, ...]]:
@@ -671,8 +817,12 @@ def _core_rule(derivation: Step) -> str:
     return _core(derivation).rule
 
 
-def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, draft=None, signature=None,
-               attempt: int = 0):
+def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, draft=None, signature=None, *,
+               oracle, attempt: int = 0, facts: dict | None = None):
+    """Problem `index` drawn from `rng`, or None and the reason; `oracle` is
+    the check's own stream, so how many points it draws changes no problem.
+    `facts` receives what the sheet's rules of variety read (see `Attempt`)."""
+    facts = {} if facts is None else facts
     low, high = chosen.range(level)
     if draft is None:
         budget = rng.randint(low, high)
@@ -683,9 +833,12 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     if not expr.free_symbols:
         return None, "constant function"
     evaluated = at_point or draft.at_point
-    reason = seen.refuses_function(expr, draft.components, draft.at_point, level, attempt,
-                                   draft.shape) if signature is None else (
-        "duplicate of an earlier problem" if identity(expr, draft.components) in seen.identities else None)
+    if signature is None:
+        facts["draft"] = Draft(expr, wrt=draft.wrt, components=draft.components, at_point=draft.at_point,
+                               order=draft.order, shape=draft.shape)  # what `Taken` reads, without the topic's trees
+        reason = seen.refuses_function(draft, level, attempt)
+    else:  # a parallel version: the same shape by design
+        reason = "the function of another version" if identity(expr, draft.components) in seen.strict else None
     if reason:
         return None, reason
     pair = disguise(expr)
@@ -694,6 +847,7 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     if _tower_height(expr) > 2:
         return None, "an exponential tower (e^e^e^x): astronomically large, no friendly example"
     if draft.outline and signature is None:
+        facts["outline"] = draft.outline
         reason = seen.refuses_outline(draft.outline, attempt)
         if reason:
             return None, reason
@@ -724,6 +878,7 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     if chosen.root and _core_rule(problem.derivation) not in chosen.root:
         return None, f"is a {_core_rule(problem.derivation)}, not a {'/'.join(chosen.root)}"
     if signature is None:
+        facts["outline"] = problem.outline
         reason = seen.refuses_outline(problem.outline, attempt)
         if reason:
             return None, reason
@@ -740,7 +895,7 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     if draft.worked is None and (any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers)
                                  or len(shown) > 2 * MAX_ANSWER_LATEX):
         return None, "too long to print"
-    points = sample_points(domain, variables, rng)
+    points = sample_points(domain, variables, oracle)
     if not _friendly(expr, variables, points):
         return None, "values too large for a worked example"
     verdict = Verdict(True)
@@ -751,9 +906,9 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
             break
     # With a point the topic gives, sheet.json's contract is the one at that point (`_at_point`).
     if verdict.ok and not draft.given:
-        verdict = check_contract(problem.check, domain, rng)
+        verdict = check_contract(problem.check, domain, oracle)
     if verdict.ok and draft.worked is not None:
-        verdict = check_worked(draft.worked, variables, domain, rng)
+        verdict = check_worked(draft.worked, variables, domain, oracle)
     if not verdict.ok:
         log.info("dropped a candidate that failed the independent check: %s", verdict.detail)
         return None, f"failed the check: {verdict.detail}"
@@ -763,7 +918,7 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
         if stated is not None:
             problem = replace(problem, exercise=replace(exercise, stated=stated))
     if evaluated:
-        problem, reason = _at_point(problem, rng)
+        problem, reason = _at_point(problem, rng, oracle)
         if problem is None:
             return None, reason
         if problem.identity in seen.identities:
@@ -817,7 +972,7 @@ def _friendly(expr: sp.Expr, variables, points) -> bool:
                for point in points)
 
 
-def _at_point(problem: Problem, rng):
+def _at_point(problem: Problem, rng, oracle):
     """The same problem asking for the derivatives' exact values at a point,
     checked against the numeric derivative there, read back from the
     sheet.json strings like every other answer."""
@@ -831,7 +986,7 @@ def _at_point(problem: Problem, rng):
         values = (ex.worked.answers if ex.worked is not None
                   else tuple(tidy_value(to_elementary(a).xreplace(point)) for a in problem.answers))
         evaluated = replace(problem, at=at, values=values)
-        if check_contract(evaluated.check, ex.domain, rng).ok:
+        if check_contract(evaluated.check, ex.domain, oracle).ok:  # with "at", no random draw
             return evaluated, ""
         return None, "a value at the given point fails the check"
     choices = ex.point_values or ex.domain.friendly_points
@@ -844,7 +999,7 @@ def _at_point(problem: Problem, rng):
         if any(v.is_finite is False or v.has(sp.nan, sp.zoo, sp.Piecewise) for v in values):
             continue
         evaluated = replace(problem, at=at, values=values)
-        if check_contract(evaluated.check, ex.domain, rng).ok:  # with "at", no random draw
+        if check_contract(evaluated.check, ex.domain, oracle).ok:  # with "at", no random draw
             return evaluated, ""
     return None, "no point where every derivative is defined and checks"
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything exgen and its tests need on a Debian machine, as root:
 # TeX Live from Debian's packages when pdflatex is missing (plus lmodern for
-# Type 1 fonts and poppler-utils for the tests' pdftotext), then exgen with
-# its test extras into ./.venv. Safe to run again: it installs only what is
+# Type 1 fonts, poppler-utils for the tests' pdftotext and maxima, the CAS
+# the tests read every exported STACK answer with), then exgen with its test
+# extras into ./.venv. Safe to run again: it installs only what is
 # missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ python3 -c "import venv, ensurepip" 2>/dev/null || need+=(python3-venv)
 command -v pdflatex >/dev/null || need+=(texlive-latex-base texlive-latex-recommended)
 kpsewhich lmodern.sty >/dev/null 2>&1 || need+=(lmodern)
 command -v pdftotext >/dev/null || need+=(poppler-utils)
+command -v maxima >/dev/null || need+=(maxima)  # the tests only: exgen itself never runs it
 
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then

@@ -69,7 +69,7 @@ def test_a_rerun_removes_what_it_no_longer_writes_but_keeps_other_files(tmp_path
     assert run_cli("make", "--count", "3", "--seed", "1", "--versions", "2", "--no-pdf", "--out", out).exit_code == 0
     (out / "notes.txt").write_text("mine")
     (out / "exercises-B.tex").write_text("edited by hand")  # changed since exgen wrote it: kept
-    assert run_cli("make", "--count", "3", "--seed", "2", "--no-pdf", "--out", out).exit_code == 0
+    assert run_cli("make", "--count", "3", "--seed", "2", "--no-pdf", "--out", out, "--force").exit_code == 0
     names = {p.name for p in out.iterdir()}
     assert {"exercises.tex", "guidebook.tex", "sheet.json", "manifest.json", "notes.txt", "exercises-B.tex"} == names
     recorded = json.loads((out / "manifest.json").read_text())["files"]
@@ -85,7 +85,10 @@ def test_a_manifest_exgen_did_not_write_never_removes_anything(tmp_path):
     (out / "exercises.pdf").write_bytes(b"someone else's")
     digests = {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in ("thesis.txt", "exercises.pdf")}
     (out / "manifest.json").write_text(json.dumps({"files": digests}))
-    assert run_cli("make", "--count", "2", "--seed", "1", "--no-pdf", "--out", out).exit_code == 0
+    before = snapshot(out)
+    assert_user_error(run_main("make", "--count", "2", "--seed", "1", "--no-pdf", "--out", out), "manifest.json")
+    assert snapshot(out) == before, "a refused run changes nothing"
+    assert run_cli("make", "--count", "2", "--seed", "1", "--no-pdf", "--out", out, "--force").exit_code == 0
     assert (out / "thesis.txt").read_text() == "four years of work"
     assert (out / "exercises.pdf").read_bytes() == b"someone else's"
 
@@ -119,9 +122,9 @@ def test_a_no_pdf_run_over_a_compiled_folder_removes_the_old_pdfs(tmp_path, tex)
     out = tmp_path / "sheet"
     assert run_cli("make", "--count", "2", "--seed", "1", "--out", out).exit_code == 0
     assert (out / "guidebook.pdf").is_file()
-    rerun = run_cli("make", "--count", "2", "--seed", "2", "--no-pdf", "--out", out)
+    rerun = run_cli("make", "--count", "2", "--seed", "1", "--no-pdf", "--out", out)
     assert rerun.exit_code == 0
-    assert not any(p.suffix == ".pdf" for p in out.iterdir())  # they were another sheet's
+    assert not any(p.suffix == ".pdf" for p in out.iterdir())  # left behind, they would pass for current
     assert "removed 2 files" in rerun.output and "guidebook.pdf" in rerun.output
 
 
@@ -131,9 +134,10 @@ def test_a_run_without_tex_also_removes_the_earlier_pdfs(tmp_path, tex, monkeypa
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    assert_user_error(run_main("make", "--count", "2", "--seed", "2", "--out", out), "pdflatex")
+    assert_user_error(run_main("make", "--count", "2", "--seed", "1", "--title", "Week 2", "--out", out, "--force"),
+                      "pdflatex")
     assert not any(p.suffix == ".pdf" for p in out.iterdir())
-    assert json.loads((out / "sheet.json").read_text())["seed"] == 2
+    assert json.loads((out / "sheet.json").read_text())["title"] == "Week 2"
 
 
 def test_exercise_pdf_numbers_the_problems_1_to_20(seed7):
@@ -419,7 +423,7 @@ def test_a_failing_tex_run_leaves_the_previous_output_untouched(tmp_path, tex, m
 
     _failing_pdflatex(tmp_path / "bin", tex)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    run = run_main("make", "--count", "4", "--seed", "3", "--title", "Changed", "--out", out)
+    run = run_main("make", "--count", "4", "--seed", "3", "--title", "Changed", "--out", out, "--force")
     assert_user_error(run, "Undefined control sequence", one_line=False)
     assert re.search(r"\w+\.tex:\d+", run.stderr), "the TeX error names the file and line"
 

@@ -2,7 +2,9 @@
 dedupe, non-constant answers, and every answer and every derivation node
 confirmed by sympy.diff at points inside the stated domain.
 
-Sheets are built once per (seed, difficulty) and shared by the tests below.
+Sheets are built once per (seed, difficulty) and shared by the tests below;
+the tests over all of them (`all_sheets`, about a minute together) are
+marked slow, the rest run in seconds.
 """
 
 import functools
@@ -25,8 +27,6 @@ from exgen.topics import TOPICS
 
 from helpers import (assert_tree_independently, bind_points, check_targets, compare, diff_by, domain_points, is_real_at, kinks,
                      parse_plain, stated_interval, verify_sheet_path)
-
-pytestmark = pytest.mark.slow
 
 # The levels as the README promises them (rule applications in the derivation).
 README_LEVELS = {"easy": (1, 3), "medium": (4, 6), "hard": (7, 11)}
@@ -98,6 +98,7 @@ def test_mixed_plan_is_easy_first_and_roughly_thirds(count):
         assert abs(plan.count(level) - count / 3) <= 1, (level, plan.count(level), count)
 
 
+@pytest.mark.slow
 def test_every_problem_is_measured_inside_its_level():
     for seed, difficulty, sheet, doc in all_sheets():
         problems = doc["problems"]
@@ -132,6 +133,7 @@ def identity(problem) -> str:
     return json.dumps([check["expr"], check["wrt"], check.get("at")], sort_keys=True)
 
 
+@pytest.mark.slow
 def test_no_two_problems_of_a_sheet_are_the_same():
     for seed, difficulty, sheet, doc in all_sheets():
         problems = [identity(p) for p in doc["problems"]]
@@ -143,6 +145,7 @@ def assert_not_constant(p, where):
     assert any(d.free_symbols for d in derivatives), (where, p["check"])
 
 
+@pytest.mark.slow
 def test_medium_and_hard_answers_are_not_constant():
     for seed, difficulty, sheet, doc in all_sheets():
         for p in doc["problems"]:
@@ -187,6 +190,7 @@ def assert_check_object(check, domain_statement, rng, where):
         assert usable == len(points), f"{where}: the answer {answer} is undefined inside the domain"
 
 
+@pytest.mark.slow
 def test_every_check_agrees_with_sympy_diff_inside_the_stated_domain():
     for seed, difficulty, sheet, doc in all_sheets():
         for p in doc["problems"]:
@@ -195,6 +199,7 @@ def test_every_check_agrees_with_sympy_diff_inside_the_stated_domain():
             assert_check_object(p["check"], p["domain"], rng, where)
 
 
+@pytest.mark.slow
 def test_every_node_of_every_tree_checks():
     for seed, difficulty, sheet, doc in all_sheets(NODE_SEEDS):
         for problem, p in zip(sheet.problems, doc["problems"]):
@@ -209,6 +214,7 @@ def test_every_node_of_every_tree_checks():
                 assert_tree_independently(tree, ours, path=f"seed {seed} {difficulty} #{problem.number}")
 
 
+@pytest.mark.slow
 def test_reference_checker_verifies_the_sheets(tmp_path):
     """The separate reference checker (no exgen code) confirms every answer key."""
     paths = []
@@ -242,6 +248,7 @@ def assert_json_tree(node, step, points, names, where):
         assert_json_tree(sub_node, sub_step, sub_points, names, f"{where}/{i}")
 
 
+@pytest.mark.slow
 def test_sheet_json_steps_are_the_derivation_in_plain_sympy():
     for seed, difficulty, sheet, doc in all_sheets(NODE_SEEDS[:3]):
         assert doc["exgen_version"] and doc["seed"] == seed and doc["difficulty"] == difficulty

@@ -86,10 +86,11 @@ def test_a_roster_gives_each_student_an_own_sheet_and_is_the_same_on_any_number_
     assert runs[1] == runs[2]
     out = tmp_path / "jobs2"
     key = (out / "roster-key.csv").read_text(encoding="utf-8").splitlines()
-    assert key[0] == "id,name,code" and len(key) == 4
+    assert key[0] == "id,name,code,file" and len(key) == 4
     sheets = {}
     for line in key[1:]:
-        student, name, code = line.split(",")
+        student, name, code, stem = line.split(",")
+        assert stem == student  # these ids are file-safe: they name the files as they are
         doc = json.loads((out / f"{student}-sheet.json").read_text())
         sheets[student] = [json.dumps(p["check"], sort_keys=True) for p in doc["problems"]]
         text = pdf_text(out / f"{student}-exercises.pdf")
@@ -133,9 +134,11 @@ def test_a_smaller_roster_in_the_same_folder_removes_the_departed_students_files
 
 @pytest.mark.parametrize("text, fragment", [
     ("name,id\n", "no students"),
-    ("id,fullname\ns1,Ada\n", "id and name"),
+    ("id,nom\ns1,Ada\n", "id and name"),
     ("id,name\ns1,Ada\ns1,Alan\n", "s1"),
-    ("id,name\ns/1,Ada\n", "s/1"),
+    ("id,name\n,Ada\n", "empty"),
+    ("id,name\ns1,\n", "name of 's1' is empty"),
+    ('id,name\ns1,"' + "a" * 140_000 + '"\n', "CSV reader"),  # past the csv module's field limit
 ])
 def test_roster_mistakes_are_one_line_errors_naming_the_line(tmp_path, text, fragment):
     roster = tmp_path / "class.csv"

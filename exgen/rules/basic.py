@@ -11,7 +11,7 @@ import math
 import mpmath
 import sympy as sp
 
-from ..registry import RULES, CourseFunction, Draw, FunctionRule, Numeric, Rule
+from ..registry import RULES, CourseFunction, Draw, FunctionRule, Mistake, Numeric, Rule
 from ..seeding import pick
 from ..steps import Step, chain_through, derive
 
@@ -53,10 +53,20 @@ def _constant_multiple(expr, wrt, ctx):
     return Step("constant_multiple", expr, wrt, k * sub.result, parts=(("k", k), ("f", rest)), substeps=(sub,))
 
 
+def _weight_kept(step):
+    """d(w^T x)/dw_k taken as w_k: a linear layer's weight (w0, w1, ...) kept."""
+    return step.wrt if step.wrt.name.rstrip("0123456789") == "w" else None
+
+
 RULES.register(Rule(name="linear", title="Linear rule", function="kx", derivative="k",
-                    heads=(sp.Mul,), apply=_linear))
+                    heads=(sp.Mul,), apply=_linear, mistakes=(
+                        Mistake("linear-weight", "d(w^T x)/dw_k taken as w_k: the weight kept instead of its "
+                                "input x_k", _weight_kept),)))
 RULES.register(Rule(name="constant_multiple", title="Constant multiple rule", function="kf", derivative=r"k f'",
-                    heads=(sp.Mul,), apply=_constant_multiple))
+                    heads=(sp.Mul,), apply=_constant_multiple,
+                    combine=lambda step, results: dict(step.parts)["k"] * results[0], mistakes=(
+                        Mistake("constant-dropped", "the constant factor k dropped: (kf)' taken as f'",
+                                lambda step: step.substeps[0].result),)))
 
 
 # The exponents the composer draws for x^n: integers mostly, negative and fractional ones too.
@@ -97,8 +107,23 @@ def _power_conditions(expr):
     return ((base, "nonzero"),) if exponent.is_negative else ()
 
 
+def _not_lowered(step):
+    n = dict(step.parts)["n"]
+    return n * step.wrt**n
+
+
+def _negative_sign(step):
+    n = dict(step.parts)["n"]
+    return -n * step.wrt ** (n - 1) if n.is_negative else None
+
+
 RULES.register(Rule(name="power", title="Power rule", function="x^{n}", derivative="n x^{n-1}",
-                    heads=(sp.Pow,), apply=_power, domain=_power_conditions, inverses=("sqrt",),
+                    heads=(sp.Pow,), apply=_power, domain=_power_conditions, inverses=("sqrt",), mistakes=(
+                        Mistake("exponent-not-lowered", "the exponent not lowered: (x^n)' taken as n x^n",
+                                _not_lowered),
+                        Mistake("negative-power-sign", "the sign of (1/x^k)' lost: the minus of the negative "
+                                "exponent dropped", _negative_sign),
+                    ),
                     draw=Draw(build=lambda rng, u: u ** pick(rng, OUTER_EXPONENTS), leaf_build=power_of,
                               weight=2, positive_valued=True)))
 
@@ -124,6 +149,8 @@ RULES.register(FunctionRule(
     head=Sqrt, rate=lambda u: 1 / (2 * Sqrt(u)), condition=lambda u: ((u, "positive"),),
     elementary=lambda u: sp.sqrt(u), numeric=Numeric(_float_sqrt, mpmath.sqrt),
     names=(("sqrt", Sqrt),), latex=_sqrt_latex, plain=lambda printer, e: "sqrt(%s)" % printer._print(e.args[0]),
+    mistakes=(Mistake("sqrt-no-half", "the 1/2 of the square root rule forgotten: (sqrt u)' taken as 1/sqrt u",
+                      lambda step: 1 / Sqrt(step.wrt)),),
     draw=Draw(build=lambda rng, u: Sqrt(u), positive_valued=True, leaf=False)))
 
 

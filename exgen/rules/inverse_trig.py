@@ -5,7 +5,7 @@ import math
 import mpmath
 import sympy as sp
 
-from ..registry import RULES, Draw, FunctionRule, Numeric
+from ..registry import RULES, Draw, FunctionRule, Mistake, Numeric
 from .printing import operator
 
 
@@ -25,10 +25,14 @@ RULES.register(FunctionRule(
     inverses=("cos",),
     head=sp.acos, rate=lambda u: -1 / sp.sqrt(1 - u**2), condition=_inside_unit_interval,
     numeric=Numeric(math.acos, mpmath.acos), names=(("acos", sp.acos), ("arccos", sp.acos)),
-    latex=operator(r"\arccos"), draw=Draw(build=lambda rng, u: sp.acos(u), weight=0, topics=("inverse-trig",))))
+    latex=operator(r"\arccos"), draw=Draw(build=lambda rng, u: sp.acos(u), weight=0, topics=("inverse-trig",)),
+    mistakes=(Mistake("arccos-sign", "(arccos u)' without its minus sign",
+                      lambda step: 1 / sp.sqrt(1 - step.wrt**2)),)))
 RULES.register(FunctionRule(
     name="atan", title="Arctangent rule", function=r"\arctan x", derivative=r"\frac{1}{1 + x^{2}}",
     inverses=("tan",),
     head=sp.atan, rate=lambda u: 1 / (1 + u**2),
     numeric=Numeric(math.atan, mpmath.atan), names=(("atan", sp.atan), ("arctan", sp.atan)),
-    latex=operator(r"\arctan"), draw=Draw(build=lambda rng, u: sp.atan(u), weight=0, topics=("inverse-trig",))))
+    latex=operator(r"\arctan"), draw=Draw(build=lambda rng, u: sp.atan(u), weight=0, topics=("inverse-trig",)),
+    mistakes=(Mistake("arctan-no-square", "(arctan u)' taken as 1/(1 + u), without the square",
+                      lambda step: 1 / (1 + step.wrt)),)))

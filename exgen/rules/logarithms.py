@@ -5,7 +5,7 @@ import math
 import mpmath
 import sympy as sp
 
-from ..registry import RULES, CourseFunction, Draw, FunctionRule, Numeric
+from ..registry import RULES, CourseFunction, Draw, FunctionRule, Mistake, Numeric
 from ..seeding import pick
 
 LOG_BASES = (2, 3, 10)
@@ -41,11 +41,14 @@ def log_any_base(u, k=None, **kwargs):
 
 def _log_base_latex(printer, expr, exp=None):
     u, k = expr.args
-    if u.is_Symbol:
+    if u.is_Symbol and printer._settings.get("fold_func_brackets", True):
         body = r"\log_{%s} %s" % (printer._print(k), printer._print(u))
     else:
         body = r"\log_{%s}\left(%s\right)" % (printer._print(k), printer._print(u))
     return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+_log_base_latex.folds = True  # \log_{k} x: bracketless (see forms._folds)
 
 
 def _float_log(value: float) -> float:
@@ -57,7 +60,9 @@ RULES.register(FunctionRule(
     inverses=("exp", "exponential"), inverse_reach="factors",
     head=sp.log, rate=lambda u: 1 / u, condition=lambda u: ((u, "positive"),),
     numeric=Numeric(_float_log, mpmath.log), names=(("ln", sp.log),),
-    draw=Draw(build=lambda rng, u: sp.log(u))))
+    draw=Draw(build=lambda rng, u: sp.log(u)),
+    mistakes=(Mistake("ln-reciprocal", "(ln f)' taken as 1/f, without the factor f'",
+                      lambda expr, inner, wrt: 1 / inner, whole=True),)))
 
 RULES.register(FunctionRule(
     name="log_k", title="Logarithm rule, base k", function=r"\log_{k} x", derivative=r"\frac{1}{x \ln k}",
@@ -66,4 +71,5 @@ RULES.register(FunctionRule(
     elementary=lambda u, k: sp.log(u) / sp.log(k),
     numeric=Numeric(lambda u, k: math.log(u) / math.log(k), lambda u, k: mpmath.log(u) / mpmath.log(k)),
     names=(("log", log_any_base),), latex=_log_base_latex, plain=lambda printer, e: "log(%s, %s)" % tuple(printer._print(a) for a in e.args),
-    parameters=(("k", 1),), draw=Draw(build=lambda rng, u: log_base(u, pick(rng, LOG_BASES)))))
+    parameters=(("k", 1),), draw=Draw(build=lambda rng, u: log_base(u, pick(rng, LOG_BASES))),
+    mistakes=(Mistake("log-without-ln-k", "log_k without ln k: (log_k u)' taken as 1/u", lambda step: 1 / step.wrt),)))

@@ -5,7 +5,7 @@ softmax)."""
 import sympy as sp
 
 from ..errors import UnsupportedExpression
-from ..registry import RULES, CourseFunction, FunctionRule
+from ..registry import RULES, CourseFunction, FunctionRule, Mistake
 from ..steps import Step
 
 
@@ -64,6 +64,11 @@ def _logsumexp(expr, wrt, ctx):
     return Step("logsumexp", expr, wrt, softmax(j, *expr.args), parts=(("j", sp.Integer(j)),))
 
 
+def _off_diagonal_dropped(step):
+    parts = dict(step.parts)
+    return sp.Integer(0) if parts["i"] != parts["j"] else None
+
+
 def _softmax_latex(printer, expr, exp=None):
     body = r"\sigma\left(%s\right)" % printer._print(expr.logits[expr.index - 1])
     return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
@@ -78,7 +83,9 @@ RULES.register(FunctionRule(
     name="softmax", title="Softmax rule", function=r"\sigma(z_i) = \frac{e^{z_i}}{\sum_{j=1}^{K} e^{z_j}}",
     derivative=r"\frac{\partial \sigma(z_i)}{\partial z_j} = \sigma(z_i)\left(\delta_{ij} - \sigma(z_j)\right)",
     head=softmax, apply=_softmax, elementary=lambda i, *zs: softmax(i, *zs).elementary(),
-    names=(("softmax", softmax_of),), latex=_softmax_latex, parameters=(("i", 0),), complement_first=True))
+    names=(("softmax", softmax_of),), latex=_softmax_latex, parameters=(("i", 0),), complement_first=True,
+    mistakes=(Mistake("softmax-no-off-diagonal", "the softmax Jacobian without its off-diagonal term: "
+                      "d sigma(z_i)/d z_j taken as 0 for i != j", _off_diagonal_dropped),)))
 RULES.register(FunctionRule(
     name="logsumexp", title="Log-sum-exp rule",
     function=r"\operatorname{LSE}(z) = \ln \sum_{k=1}^{K} e^{z_k}",

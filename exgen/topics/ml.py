@@ -358,7 +358,7 @@ def _derivation(rng: random.Random, level: str):
         expr = f / g
         tree = product_step(expr, X, f, 1 / g)
         preferred = (g * sp.Derivative(f, X) - f * sp.Derivative(g, X)) / g**2
-        return Draft(expr, domain=Domain(), name="y", prompt=r"y = \frac{f(x)}{g(x)} = f(x)\, g(x)^{-1}",
+        return Draft(expr, domain=Domain(), name="y", prompt=r"y = \frac{f(x)}{g(x)} = f(x) \left(g(x)\right)^{-1}",
                      steps=(tree,), preferred=(preferred,),
                      note=r"Derive the quotient rule from the product and power rules.")
     if level == "medium":
