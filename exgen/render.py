@@ -457,7 +457,7 @@ def problem_context(problem: Problem, decimals: int = 0) -> dict:
         return {"number": problem.number, "level": problem.level, "topic": ex.topic, "steps": problem.steps,
                 "prompt": prompt(ex), "domain": "", "note": ex.note,
                 "questions": r", \allowbreak ".join(tex(a) for a in ex.worked.asked) + places,
-                **worked_context(problem, decimals)}
+                **worked_context(problem, decimals), **choices_context(problem)}
     partial = len(ex.variables) > 1
     solutions, by_rule, shown = [], [], set()
     hessian = ex.order > 1 and len(ex.wrt) > 1

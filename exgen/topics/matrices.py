@@ -308,8 +308,7 @@ def _draft(g: _Gradient, prompt: str, answers: tuple, trees: tuple | None = None
     given = tuple(zip(g.variables, (sp.Integer(v) for v in g.point))) if g.point is not None else ()
     return Draft(g.function, wrt=g.variables, domain=Domain(), name=g.name.name, prompt=prompt,
                  preferred=tuple(g.gradient), steps=trees, at_point=g.point is not None, given=given,
-                 worked=g.worked(tuple(sp.sympify(a) for a in answers)),
-                 note="" if g.point is None else "(the general formula, then its value at the point)")
+                 worked=g.worked(tuple(sp.sympify(a) for a in answers)))
 
 
 @topic("matrix-calculus", "Gradients in vector form: d(w^T x)/dw = x, d(x^T A x)/dx = (A + A^T) x, "
