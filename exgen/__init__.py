@@ -2,8 +2,7 @@
 
 The package is a one-way pipeline; each module is one stage:
 
-    rules      the course's rule tables, as data
-    functions  SymPy functions the tables need (sigma, log_k, ReLU, softmax)
+    registry   the rule registry: every rule one object (rules/: one module per family)
     compose    random, difficulty-budgeted composition; domains; Draft/Exercise
     topics/    registered problem generators (calculus.py, ml.py)
     steps      the rule-by-rule derivation engine
@@ -19,4 +18,7 @@ The package is a one-way pipeline; each module is one stage:
                solving for the user's files and typed expressions)
 """
 
-__version__ = "0.1.0"
+# 0.2.0: the rule registry and its new functions and topics, sheets of more
+# variety, outside-in keys: a sheet made by 0.1.0 is not remade byte for byte
+# (`exgen verify` says which version made it).
+__version__ = "0.2.0"

@@ -63,11 +63,21 @@ def numeric_form(expr: sp.Expr) -> sp.Expr:
     undefined = sorted({a.func for a in expr.atoms(AppliedUndef)}, key=lambda f: f.__name__)
     if not undefined:
         return expr
+    # f'(g(x)) as SymPy's diff writes it, Derivative(f(g(x)), g(x)), becomes f'(u) at
+    # u = g(x): with a concrete g in place SymPy cannot differentiate by g(x).
+    expr = expr.replace(lambda d: isinstance(d, sp.Derivative) and not all(v.is_Symbol for v in d.variables),
+                        _at_its_point)
     for i, func in enumerate(undefined):
         concrete = _CONCRETE[i % len(_CONCRETE)]
         expr = expr.replace(lambda a, func=func: isinstance(a, AppliedUndef) and a.func == func,
                             lambda a, concrete=concrete: concrete(*a.args))
     return expr.doit()
+
+
+def _at_its_point(derivative: sp.Derivative) -> sp.Expr:
+    ((variable, count),) = derivative.variable_count
+    u = sp.Dummy("u")
+    return sp.Subs(sp.Derivative(derivative.expr.xreplace({variable: u}), (u, count)), u, variable)
 
 
 @dataclass(frozen=True)

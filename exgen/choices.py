@@ -71,6 +71,13 @@ FALLBACKS = (
     Fallback("doubled", "a factor of 2 too many (a coefficient counted twice)", lambda a: 2 * a),
     Fallback("minus-one", "a stray - 1 (a sign slip on a constant)", lambda a: a - 1),
     Fallback("halved", "a factor of 1/2 too many (half of the derivative)", lambda a: a / 2),
+    # Last, for a derivative that is 0 (ReLU at a negative point), where every
+    # fallback above that scales it gives 0 again. With them the five shifts
+    # (+1, -1, +2, -2, +3) alone always give MAX_CHOICES - 1 distinct wrong
+    # options, so `--choices 6` never runs short.
+    Fallback("plus-two", "a stray + 2 (a constant term's derivative kept)", lambda a: a + 2),
+    Fallback("minus-two", "a stray - 2 (a constant term's derivative kept, with its sign slipped)", lambda a: a - 2),
+    Fallback("plus-three", "a stray + 3 (constant terms' derivatives kept)", lambda a: a + 3),
 )
 
 

@@ -37,6 +37,16 @@ def _split_topics(text: str | None) -> tuple[str, ...]:
     return expand(names)
 
 
+def _key_level(text: str) -> str:
+    from .narrate import POLICIES
+
+    if text not in POLICIES:
+        near = difflib.get_close_matches(text, list(POLICIES), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise ExgenError(f"unknown --key {text!r}{hint} (use {', '.join(POLICIES)})")
+    return text
+
+
 def _difficulty(text: str) -> str:
     from .sheet import DIFFICULTIES
 
@@ -65,6 +75,11 @@ def cli():
 @click.option("--date", default="", help="Date printed in the header (default: a blank line to fill in).")
 @click.option("--versions", default="1", show_default=True, help="Parallel exam versions A, B, ... (1..26).")
 @click.option("--shuffle", is_flag=True, help="Permute the problem order of versions B, C, ...")
+@click.option("--space", default="3cm", show_default=True,
+              help="Working space below each problem on the sheet (a length: 5cm, 40mm, 2in, 8em).")
+@click.option("--points", default="0", show_default=True,
+              help="Points per problem, printed beside it, with the total in the header (0: none).")
+@click.option("--rules-table", is_flag=True, help="Print the rule table the sheet uses for students, on the sheet.")
 @click.option("--at-point", is_flag=True, help="Ask for each derivative's exact value at a given point.")
 @click.option("--decimals", default="0", show_default=True,
               help="Worked keys (backprop, matrix-calculus) also give every value to this many decimal places.")
@@ -75,6 +90,9 @@ def cli():
                    "canvas (canvas-qti.zip).")
 @click.option("--variants", default=None,
               help="With --export: N parallel variants of each problem, one drawn per student (default 1).")
+@click.option("--key", "key_level", default="worked", show_default=True,
+              help="How much the answer key shows: worked (a tutor's key), full (every rule application) or "
+                   "answers (a table of final answers).")
 @click.option("--roster", type=click.Path(path_type=Path), default=None,
               help="A class list (CSV, as Moodle, Canvas and others export it): one sheet per student.")
 @click.option("--id-column", default=None, help="The roster's id column, if not found by its usual names.")
@@ -90,8 +108,9 @@ def cli():
               help="Write even into a folder holding another sheet's output, replacing its files.")
 @click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
 @click.pass_context
-def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, at_point, decimals,
-         choices, exports, variants, roster, id_column, name_column, out, template_dir, jobs, no_pdf, force, verbose):
+def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, space, points, rules_table,
+         at_point, decimals, choices, exports, variants, key_level, roster, id_column, name_column, out, template_dir,
+         jobs, no_pdf, force, verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
     from .config import load_config, options_with, replaced
     from .pipeline import make as make_sheets
@@ -104,7 +123,9 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
         "count": lambda: _integer("--count", count), "seed": lambda: _integer("--seed", seed),
         "difficulty": lambda: _difficulty(difficulty), "topics": lambda: _split_topics(topics),
         "title": lambda: title, "date": lambda: date, "versions": lambda: _integer("--versions", versions),
-        "shuffle": lambda: shuffle, "at_point": lambda: at_point,
+        "shuffle": lambda: shuffle, "at_point": lambda: at_point, "key_level": lambda: _key_level(key_level),
+        "space": lambda: space.strip(), "points": lambda: _integer("--points", points),
+        "rules_table": lambda: rules_table,
         "decimals": lambda: _integer("--decimals", decimals),
     }
     file_options = load_config(config_path) if config_path is not None else {}
@@ -260,7 +281,49 @@ def topics():
         click.echo(f"{group:<{width}}  group: {', '.join(members)}")
 
 
-@cli.command()
+class _ExpressionCommand(click.Command):
+    """A command whose one argument may start with '-' (`exgen solve -x^2`).
+
+    click takes any word starting with '-' for options, and would even split
+    `-x*h` into -x, -*, -h and show the help for its h. Here every word that
+    is not one of the command's own options (or the value of one) is an
+    operand; operands go after a '--', so click reads them as arguments and
+    still reports an unknown long option (`--wrtt`) as one."""
+
+    def parse_args(self, ctx, args):
+        takes_value = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in param.opts + param.secondary_opts:
+                    takes_value[name] = not (param.is_flag or param.count)
+        options, operands = [], []
+        rest = list(args)
+        while rest:
+            word = rest.pop(0)
+            if word == "--":
+                operands.extend(rest)
+                break
+            name = word.split("=", 1)[0]
+            if name in takes_value:
+                options.append(word)
+                if takes_value[name] and "=" not in word:
+                    if not rest:
+                        raise click.BadOptionUsage(name, f"Option '{name}' requires an argument.", ctx=ctx)
+                    options.append(rest.pop(0))
+            elif word.startswith("--"):
+                options.append(word)  # an unknown long option: click names it
+            else:
+                operands.append(word)
+        if len(operands) > 1 and any(word.startswith("-") for word in operands):
+            names = ", ".join(sorted({n for n in takes_value if n.startswith("--")}))
+            where = "; options go before a '--'" if "--" in args else ""
+            raise click.UsageError(f"{ctx.info_name} takes one EXPRESSION, got {len(operands)}: "
+                                   + " ".join(repr(word) for word in operands)
+                                   + f" (quote the expression; the options are {names}{where})", ctx=ctx)
+        return super().parse_args(ctx, options + (["--", *operands] if operands else []))
+
+
+@cli.command(cls=_ExpressionCommand)
 @click.argument("expression")
 @click.option("--wrt", default=None, help="Variable(s), comma-separated (default: the only variable).")
 @click.option("--let", "lets", multiple=True, metavar="X=EXPR",
@@ -268,14 +331,47 @@ def topics():
                    "--let \"x=cos(t)\" (repeat per variable); exgen derives dz/dt.")
 @click.option("--format", "fmt", type=click.Choice(["text", "latex", "json"]), default="text", show_default=True,
               help="text for the terminal, latex to paste into a document, json with the step tree.")
+@click.option("--key", "key_level", default="worked", show_default=True,
+              help="worked (a tutor's key), full (every rule application) or answers (the answer only).")
 @click.option("--order", default="1", show_default=True,
               help="2 or 3: the second or third derivative, stage by stage (with several --wrt variables, "
                    "2 gives the Hessian).")
-def solve(expression, wrt, lets, fmt, order):
-    """Derive EXPRESSION rule by rule, checking every step."""
+def solve(expression, wrt, lets, fmt, key_level, order):
+    """Derive EXPRESSION rule by rule, checking every step.
+
+    EXPRESSION is read as a calculus student writes it (quote it for the
+    shell; it may start with a minus: exgen solve "-x^2 sin x"):
+
+    \b
+      typed           read as          why
+      3x^2y           3*x^2*y          ^ or ** is a power; side by side multiplies
+      sin 2x          sin(2*x)         a function without brackets takes the one
+      sin x^2         sin(x^2)         factor after it, with its number and power
+      2sin x cos x    2*sin(x)*cos(x)  a function name ends an argument
+      x sin x         x*sin(x)
+      sin^2 x         sin(x)^2         (sin(x)^2 too)
+      e^x             exp(x)           e and E are Euler's number, pi is pi
+      e^-x sin x      exp(-x)*sin(x)
+      xy              x*y              two or three letters: their product
+      y_hat           yhat             the variable y-hat (yhat_1: y-hat 1)
+      w_k z_1         w_k*z1           indexed variables (z_1 is z1)
+      3f(g(x))        3*f(g(x))        f g h p q F G H + bracket: functions
+      log_2 x         log(x, 2)        the logarithm to base 2
+
+    \b
+    Refused as ambiguous, with both readings in the message:
+      ln x/2 (ln(x)/2 or ln(x/2)?), sin x y, sin x*y, 1/2x, x/2y,
+      e^2x (e^2*x or e^(2x)?), sin^-1 x (arcsin?), p(1 - p) (p both a
+      function and a variable), f^2(x), 1e-3 (write 0.001).
+
+    Functions: exp, ln, log (log(u, k) is log_k u), sin, cos, tan, sec,
+    asin/arcsin, acos/arccos, atan/arctan, sqrt, abs, tanh, sigmoid (sigma),
+    relu, softplus, leaky_relu, elu, silu/swish, softmax(i, z1, ..., zK),
+    logsumexp(z1, ..., zK).
+    """
     from .solving import solve_expression
 
-    solved = solve_expression(expression, wrt, tuple(lets), _integer("--order", order))
+    solved = solve_expression(expression, wrt, tuple(lets), _key_level(key_level), _integer("--order", order))
     if fmt == "json":
         click.echo(json.dumps(solved.as_json(), indent=2, ensure_ascii=False))
     elif fmt == "latex":

@@ -470,3 +470,24 @@ def _describe(domain, x: sp.Symbol) -> str | None:
         bounds = [f"{tex(low)} < {v} < {tex(high)}"]
     holes = sorted(holes) if holes != sp.S.EmptySet else []
     return ", ".join(bounds + [r"%s \neq %s" % (v, tex(h)) for h in holes])
+
+
+def edge_on_a_grid(expr: sp.Expr, x: sp.Symbol) -> sp.Rational | None:
+    """A point where `expr` is defined but its derivative is not (the edge of
+    sqrt(3x + 3) at x = -1, of arcsin(4x) at 1/4) that is a decimal with two
+    places between 0.05 and 2.95 from 0: a checker sampling at k/100 there (as
+    the reference checker does, whatever domain the sheet states) would find
+    no derivative. None if there is none."""
+    for part, requirement in sorted(set(_critical_parts(expr)), key=lambda p: (sp.default_sort_key(p[0]), p[1])):
+        if requirement != "positive":
+            continue
+        numerator = sp.fraction(sp.together(to_elementary(part)))[0]
+        if not (numerator.free_symbols <= {x} and numerator.is_polynomial(x) and numerator.has(x)):
+            continue
+        for root in sp.Poly(numerator, x).real_roots():
+            if not (root.is_Rational and 100 % root.q == 0 and sp.Rational(1, 20) <= abs(root) <= sp.Rational(59, 20)):
+                continue
+            value = _mp_values(numeric_callable((x,), to_elementary(expr)), 1)(root)
+            if value is not None:
+                return root
+    return None

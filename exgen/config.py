@@ -11,7 +11,8 @@ import tomllib
 from pathlib import Path
 
 from .errors import ExgenError, read_user_text
-from .sheet import DIFFICULTIES, MAX_COUNT, MAX_DECIMALS, Section, SheetOptions
+from .narrate import POLICIES
+from .sheet import DIFFICULTIES, MAX_COUNT, MAX_DECIMALS, MAX_POINTS, SPACE, Section, SheetOptions
 from .topics import GROUPS, TOPICS, expand
 
 EXAMPLE = '''# exgen sheet config: `exgen make --config THIS_FILE`.
@@ -25,6 +26,10 @@ seed = 3                     # same seed, same sheet, byte for byte
 versions = 1                 # 2..26 for parallel exam versions A, B, ...
 shuffle = false              # permute problem order in versions B, C, ...
 at_point = false             # ask for derivatives' values at a point
+key = "worked"               # the answer key: worked, full (every rule) or answers (a table)
+space = "4cm"                # working space below each problem (cm, mm, in, pt, em)
+points = 2                   # points per problem, printed beside it; the total in the header
+rules_table = false          # print the rule table for students on the sheet
 decimals = 0                 # worked keys (backprop, matrix-calculus): values also to 4 places with 4
 
 # Each section has a heading, a count, a difficulty (easy, medium, hard or
@@ -47,11 +52,13 @@ title = "Machine learning"
 count = 2
 difficulty = "hard"
 topics = ["softmax", "cross-entropy"]
+points = 5                   # a section's own points per problem
 '''
 
 TOP_KEYS = {"title": str, "course": str, "instructor": str, "date": str, "seed": int, "versions": int,
-            "shuffle": bool, "at_point": bool, "decimals": int, "sections": list}
-SECTION_KEYS = {"title": str, "count": int, "difficulty": str, "topics": list}
+            "shuffle": bool, "at_point": bool, "key": str, "space": str, "points": int, "rules_table": bool,
+            "decimals": int, "sections": list}
+SECTION_KEYS = {"title": str, "count": int, "difficulty": str, "topics": list, "points": int}
 
 
 def _line_of(text: str, key: str, after: int = 0) -> int:
@@ -98,6 +105,18 @@ def load_config(path: Path) -> dict:
         fail(_line_of(text, "seed"), f"seed must be a non-negative integer, got {options['seed']}")
     if "decimals" in options and not 0 <= options["decimals"] <= MAX_DECIMALS:
         fail(_line_of(text, "decimals"), f"decimals must be between 0 and {MAX_DECIMALS}, got {options['decimals']}")
+    if "space" in options and not SPACE.match(options["space"]):
+        fail(_line_of(text, "space"), f"space must be a length such as \"5cm\", \"40mm\" or \"2in\", "
+                                      f"got {options['space']!r}")
+    if "points" in options and not 0 <= options["points"] <= MAX_POINTS:
+        fail(_line_of(text, "points"), f"points must be from 0 to {MAX_POINTS}, got {options['points']}")
+    if "key" in options:
+        level = options.pop("key")
+        if level not in POLICIES:
+            near = difflib.get_close_matches(level, list(POLICIES), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; use one of {', '.join(POLICIES)}"
+            fail(_line_of(text, "key"), f"unknown key {level!r}{hint}")
+        options["key_level"] = level
     starts = _section_lines(text)
     sections = []
     for number, table in enumerate(data.get("sections", [])):
@@ -120,7 +139,10 @@ def load_config(path: Path) -> dict:
                 near = difflib.get_close_matches(str(topic), list(TOPICS) + list(GROUPS), n=1)
                 hint = f"; did you mean {near[0]!r}?" if near else "; `exgen topics` lists the names"
                 fail(_line_of(text, "topics", start), f"unknown topic {topic!r}{hint}")
-        sections.append(Section(table.get("title", ""), table["count"], difficulty, expand(tuple(topics))))
+        points = table.get("points")
+        if points is not None and not 0 <= points <= MAX_POINTS:
+            fail(_line_of(text, "points", start), f"points must be from 0 to {MAX_POINTS}, got {points}")
+        sections.append(Section(table.get("title", ""), table["count"], difficulty, expand(tuple(topics)), points))
     if sections:
         options["sections"] = tuple(sections)
         options["count"] = sum(s.count for s in sections)

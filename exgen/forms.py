@@ -14,6 +14,8 @@ import re
 
 import sympy as sp
 from sympy.core.function import AppliedUndef, DefinedFunction
+from sympy.core.relational import Relational
+from sympy.functions.elementary.piecewise import ExprCondPair
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -97,7 +99,7 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
             (variable,), (point,) = subs.variables, subs.point
         if (len(subs.variables) == 1 and isinstance(inner, sp.Derivative) and isinstance(inner.expr, AppliedUndef)
                 and inner.expr.args == (variable,) and inner.variables == (variable,)):
-            return r"%s'\left(%s\right)" % (inner.expr.func.__name__, self._print(point))
+            return r"%s'(%s)" % (inner.expr.func.__name__, self._print(point))
         return super()._print_Subs(subs)
 
     def _print_Derivative(self, expr):
@@ -129,6 +131,14 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         another factor brackets every function's argument: ln(x) sin(x), never
         ln x sin x (which reads as ln(x sin x))."""
         factors = expr.as_ordered_factors()
+        primes = [f for f in factors if _arbitrary_prime(f) is not None]
+        if len(primes) > 1:
+            # f'(g(p(x))) g'(p(x)) p'(x): the chain rule's factors outermost first, as the cheat-sheet writes them.
+            primes.sort(key=lambda f: -sp.count_ops(_arbitrary_prime(f)) - len(str(_arbitrary_prime(f))))
+            rest = [f for f in factors if f not in primes]
+            head = self._print(sp.Mul(*rest)) if rest else ""
+            head = {"1": "", "-1": "-"}.get(head, head)
+            return (head + " " if head not in ("", "-") else head) + " ".join(self._print(f) for f in primes)
         if self._settings["fold_func_brackets"] and any(_folds(f) for f in factors[:-1]):
             self._settings["fold_func_brackets"] = False
             try:
@@ -163,6 +173,16 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         if arg.is_Symbol and self._settings["fold_func_brackets"]:
             return r"%s %s" % (name, self._print(arg))
         return r"%s\left(%s\right)" % (name, self._print(arg))
+
+
+def _arbitrary_prime(factor):
+    """The point of f'(point), an arbitrary function's derivative (a Derivative
+    or the chain rule's Subs), else None."""
+    if isinstance(factor, sp.Derivative) and isinstance(factor.expr, AppliedUndef) and len(factor.expr.args) == 1:
+        return factor.expr.args[0]
+    if isinstance(factor, sp.Subs) and isinstance(factor.expr, sp.Derivative) and len(factor.point) == 1:
+        return factor.point[0]
+    return None
 
 
 def simple_argument(arg) -> bool:
@@ -216,11 +236,17 @@ def _without_assumptions(expr: sp.Basic) -> sp.Basic:
     copy = _rebuilt(expr)
     if copy is not None:
         return copy
-    # Other heads (Piecewise, Derivative, ...) are rare: SymPy's own way,
-    # which clears SymPy's whole cache twice (entering and leaving evaluate).
+    # Other heads are rare: SymPy's own way, which clears SymPy's whole
+    # cache twice (entering and leaving evaluate).
+    # Only symbols that have assumptions are replaced: xreplace rebuilds
+    # whatever holds a replaced symbol, even by itself, and a sum rebuilt
+    # unevaluated prints a factor 1.
+    plain_symbols = {s: sp.Symbol(s.name) for s in expr.free_symbols
+                     if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy) and s != sp.Symbol(s.name)}
+    if not plain_symbols:
+        return expr
     with sp.evaluate(False):
-        return expr.xreplace({s: sp.Symbol(s.name) for s in expr.free_symbols
-                              if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)})
+        return expr.xreplace(plain_symbols)
 
 
 # Constructors that, given evaluate=False, build exactly what they build under
@@ -239,14 +265,24 @@ def _rebuilt(expr: sp.Basic) -> sp.Basic | None:
         return expr if isinstance(expr, sp.Dummy) else sp.Symbol(expr.name)
     if not expr.args:
         return expr
-    if not _rebuilds_exactly(expr):
+    container = isinstance(expr, _CONTAINERS)
+    if not (container or isinstance(expr, _FLAGGED) or _rebuilds_exactly(expr)):
         return None
     args = tuple(_rebuilt(a) for a in expr.args)
     if any(a is None for a in args):
         return None
     if all(new is old for new, old in zip(args, expr.args)):
         return expr
-    return expr.func(*args, evaluate=False)
+    return expr.func(*args) if container else expr.func(*args, evaluate=False)
+
+
+# Heads whose constructors rebuild exactly what they are given (no evaluate
+# flag, nothing to evaluate): the limits, tuples, matrices, sums and indexed
+# symbols a key prints. Rebuilt here they never take SymPy's slow way above.
+_CONTAINERS = (sp.Tuple, sp.Limit, sp.ImmutableDenseMatrix, sp.Sum, sp.Indexed, sp.IndexedBase, ExprCondPair)
+# Heads that rebuild exactly given evaluate=False, like sums and products: a
+# ReLU's piecewise derivative and its conditions, f'(x) of the general rules.
+_FLAGGED = (sp.Piecewise, sp.Derivative, Relational)
 
 
 def exact_dumps(obj) -> bytes:

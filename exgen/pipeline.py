@@ -254,8 +254,8 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def problem_hash(problem) -> str:
-    return _digest(json.dumps(problem_json(problem), sort_keys=True).encode())
+def problem_hash(problem, level: str) -> str:
+    return _digest(json.dumps(problem_json(problem, level), sort_keys=True).encode())
 
 
 def manifest(options: SheetOptions, sheets, files: dict[str, bytes], pdf: bool, students=(),
@@ -268,7 +268,7 @@ def manifest(options: SheetOptions, sheets, files: dict[str, bytes], pdf: bool, 
         **({"templates": templates} if templates is not None else {}),
         **({"roster": [{"id": s.id, "name": s.name} for s in students]} if students else {}),
         "problems": [{"version": s.version or "A", "number": p.number, "topic": p.exercise.topic,
-                      "hash": problem_hash(p)} for s in sheets for p in s.problems],
+                      "hash": problem_hash(p, options.key_level)} for s in sheets for p in s.problems],
         "files": {name: data if isinstance(data, str) else _digest(data)
                   for name, data in sorted(files.items()) if name != MANIFEST},
     }
@@ -279,7 +279,7 @@ def options_from_manifest(data: dict) -> SheetOptions:
     fields = dict(data["options"])
     fields["topics"] = tuple(fields.get("topics", ()))
     fields["exports"] = tuple(fields.get("exports", ()))
-    fields["sections"] = tuple(Section(s["title"], s["count"], s["difficulty"], tuple(s["topics"]))
+    fields["sections"] = tuple(Section(s["title"], s["count"], s["difficulty"], tuple(s["topics"]), s.get("points"))
                                for s in fields.get("sections", ()))
     known = {f.name for f in dataclasses.fields(SheetOptions)}
     unknown = sorted(set(fields) - known)

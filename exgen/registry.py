@@ -98,6 +98,21 @@ class Mistake:
     whole: bool = False
 
 
+@dataclass(frozen=True)
+class Text:
+    """How a function prints in plain Unicode (`exgen solve`): its name (or
+    `head`, the name for a call, e.g. log₃ for log(u, 3)), the argument it
+    shows (`argument`: softmax's i-th logit), and how a power of it is
+    written ("prefix": tanh²(u), as textbooks write trigonometric powers;
+    "after": σ(u)²; "wrap": (ln x)², so that ln x² and log₃(u)⁴ are never
+    printed)."""
+
+    name: str
+    power: str = "wrap"
+    head: Callable | None = None
+    argument: Callable | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Rule:
     """A structural rule: its table row, and how it applies to an expression."""
@@ -142,7 +157,7 @@ class FunctionRule(Rule):
     numeric: Numeric = Numeric()
     names: tuple[tuple[str, Callable], ...] = ()  # what `exgen solve` reads, and how it builds f
     latex: Callable | None = None       # (printer, expr, exp) -> LaTeX; None: SymPy's own printing
-    text: Callable | None = None        # (printer, expr) -> plain Unicode; None: `name(arg)`
+    text: Text | None = None            # plain Unicode (exgen solve); None: name(argument)
     plain: Callable | None = None       # (printer, expr) -> the check string; None: "(elementary form)"
     argument: int = 0                   # which argument is u (softmax: several, own `apply`)
     parameters: tuple[tuple[str, int], ...] = ()  # (name, position) of arguments that are constants (log_k's k)

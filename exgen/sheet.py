@@ -26,6 +26,7 @@ import functools
 import logging
 import os
 import pickle
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -36,15 +37,17 @@ from sympy.core.function import AppliedUndef
 from . import __version__, compose
 from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
-from .compose import Domain, Draft, Exercise, choose_domain, textbook_domain
+from .compose import Domain, Draft, Exercise, choose_domain, edge_on_a_grid, textbook_domain
 from .errors import BudgetExceeded, ExgenError, HangGuard, SheetStarved, UnsupportedExpression
 from .forms import exact_dumps, plain, tex
+from .narrate import POLICIES, Narration, Subject, checked_key
 from .registry import RULES, to_elementary
-from .rules.basic import FRACTIONAL_EXPONENTS
+from .rules.basic import FRACTIONAL_EXPONENTS, Sqrt
 from .seeding import rng_for, short_code
 from .steps import Step, derive, finish, stages
-from .worked import check_worked, plain_as_built
 from .topics import LEVELS, TOPICS, Topic
+from .worked import check_worked, plain_as_built
+from .worked import narration as worked_narration
 
 log = logging.getLogger("exgen.sheet")
 
@@ -64,7 +67,8 @@ HANG_ENV = "EXGEN_HANG_SECONDS"
 MAX_ANSWER_LATEX = 120
 # Candidates a slot tries before it may repeat an outline (variety is a
 # preference; a sheet that cannot have it still fills).
-RELAX_AFTER = 160
+RELAX_AFTER = 80
+RELAX_SPREAD = 60
 FRIENDLY_MAGNITUDE = 1e8
 
 
@@ -76,6 +80,7 @@ class Section:
     count: int
     difficulty: str = "mixed"
     topics: tuple[str, ...] = ()
+    points: int | None = None  # each of its problems' points (default: the sheet's)
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,14 @@ class SheetOptions:
     choices: int = 0
     variants: int = 1
     exports: tuple[str, ...] = ()
+    # The handout: working space below each problem (a TeX length), points per
+    # problem (0: none printed), the rule table on the sheet for students.
+    # Presentation only: no problem and not the sheet code depends on them.
+    space: str = "3cm"
+    points: int = 0
+    rules_table: bool = False
+    # How much the guidebook shows (narrate.POLICIES); never part of the sheet code.
+    key_level: str = "worked"
 
     @property
     def parts(self) -> tuple[Section, ...]:
@@ -148,6 +161,8 @@ class Problem:
     at: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
     values: tuple[sp.Expr, ...] = ()
     section: str = ""
+    points: int = 0  # printed beside it on the handout (0: none)
+    decimals: int = 0  # a worked key (backprop, matrix calculus) also gives its values to this many places
     # A higher derivative: per target, the derivations of its earlier stages
     # (f' for f''), each tidied; `derivations` differentiate the last of them.
     earlier: tuple[tuple[Step, ...], ...] = ()
@@ -156,8 +171,9 @@ class Problem:
 
     @property
     def trees(self) -> tuple[Step, ...]:
-        """Every derivation tree of the problem, earlier stages included."""
-        return tuple(t for stages in self.earlier for t in stages) + self.derivations
+        """Every derivation tree of the problem, earlier stages included, each
+        once (the Hessian's f_xx and f_xy both start from the one f_x)."""
+        return tuple(tree for tree, _ in self.stages) + self.derivations
 
     @property
     def identity(self) -> str:
@@ -196,6 +212,43 @@ class Problem:
     @property
     def derivation(self) -> Step:
         return self.derivations[0]
+
+    @functools.cached_property
+    def subject(self) -> Subject:
+        """What its key narrates (`narrate.py`): a higher derivative's earlier
+        stages first (f' before f'')."""
+        ex = self.exercise
+        name = ex.name if len(ex.name) == 1 and ex.name.isalpha() else ""
+        return Subject(tuple(tree for tree, _ in self.stages) + self.derivations, ex.variables, name, self.at,
+                       self.values, ex.components, len(self.stages))
+
+    @property
+    def stages(self) -> tuple[tuple[Step, tuple], ...]:
+        """A higher derivative's earlier stages, each once (f_xx and f_xy share
+        f_x), with the variables taken up to it: ((f' tree, (x,)), ...)."""
+        found: dict = {}
+        for stages, by in zip(self.earlier, self.exercise.orders):
+            for position, tree in enumerate(stages):
+                found.setdefault((tree.expr, tree.wrt), (tree, by[:position + 1]))
+        return tuple(found.values())
+
+    def key(self, level: str) -> Narration:
+        """Its key at `level`, every line checked (each level narrated once)."""
+        if level not in self._keys and self.exercise.worked is not None:
+            # A worked computation (`worked.py`): its rows, every one checked
+            # by `check_worked` when the problem was accepted, as lines.
+            ex = self.exercise
+            self._keys[level] = worked_narration(ex.worked, level, ex.variables, self.subject.name,
+                                                 len(ex.worked.answers), self.decimals)
+        if level not in self._keys:
+            points = sample_points(self.exercise.domain, self.exercise.variables,
+                                   rng_for("key", self.identity))
+            self._keys[level] = checked_key(self.subject, level, points)
+        return self._keys[level]
+
+    @functools.cached_property
+    def _keys(self) -> dict[str, Narration]:
+        return {}
 
     @property
     def answers(self) -> tuple[sp.Expr, ...]:
@@ -269,6 +322,8 @@ class Taken:
     outlines: Counter = field(default_factory=Counter)
     last_outline: tuple = ()
     bare: int = 0
+    per_level: Counter = field(default_factory=Counter)  # the sheet's problems at each level
+    counts: Counter = field(default_factory=Counter)     # (level, rule applications) kept
 
     def refuses_function(self, draft: "Draft", level: str, attempt: int) -> str | None:
         """A reason the drawn function is refused before it is derived."""
@@ -286,19 +341,28 @@ class Taken:
             return "a bare table entry (f(x) itself)" + ("" if level == "easy" else " above easy")
         return None
 
-    def refuses_outline(self, outline: tuple, attempt: int) -> str | None:
+    def refuses_outline(self, outline: tuple, attempt: int, level: str = "", steps: int = 0,
+                        span: int = 1) -> str | None:
+        """A reason the derivation's outline (or its rule count) is refused: the
+        hard problems spread over the `span` rule counts of their topic's range,
+        as evenly as their number allows (hard chains not all at 7), for the
+        first `RELAX_SPREAD` candidates."""
         if attempt >= RELAX_AFTER:
             return None
         if outline == self.last_outline and len(outline) > 1:
             return f"the same outline {'/'.join(outline)} as the problem before"
         if self.outlines[outline] >= max(2, -(-self.count // 4)):
             return f"the outline {'/'.join(outline)} is on the sheet often enough"
+        if level == "hard" and attempt < RELAX_SPREAD and \
+                self.counts[(level, steps)] >= max(1, -(-self.per_level[level] // span)):
+            return f"{steps} rule applications: the sheet's {level} problems spread over their range"
         return None
 
     def refuses(self, problem: "Problem", attempt: int) -> str | None:
         """For a problem found apart from this sheet: what `_candidate` would say."""
         return (self.refuses_function(problem.draft, problem.level, attempt)
-                or self.refuses_outline(problem.outline, attempt)
+                or self.refuses_outline(problem.outline, attempt, problem.level, problem.steps,
+                                        _span(problem.exercise.topic, problem.level))
                 or ("duplicate of an earlier problem at the same point" if problem.identity in self.identities
                     else None))
 
@@ -310,6 +374,12 @@ class Taken:
         self.bare += is_bare(ex.expr) and not ex.components
         self.outlines[problem.outline] += 1
         self.last_outline = problem.outline
+        self.counts[(problem.level, problem.steps)] += 1
+
+
+def _span(topic: str, level: str) -> int:
+    low, high = TOPICS[topic].range(level)
+    return high - low + 1
 
 
 def identity(expr: sp.Expr, components=()) -> str:
@@ -383,6 +453,16 @@ def level_plan(count: int, difficulty: str, topics: tuple[str, ...] = ()) -> tup
     return tuple(level for level, share in zip(levels, shares) for _ in range(share))
 
 
+SPACE = re.compile(r"^(?:\d{1,3}(?:\.\d{1,2})?)(?:cm|mm|in|pt|em|ex)$")
+MAX_POINTS = 100
+
+
+def points_of(options: SheetOptions, section_index: int) -> int:
+    """The points of each problem of a section (0: none printed)."""
+    part = options.parts[section_index] if options.sections else None
+    return part.points if part is not None and part.points is not None else options.points
+
+
 def validate(options: SheetOptions) -> None:
     if not 1 <= options.total <= MAX_COUNT:
         raise ExgenError(f"--count must be between 1 and {MAX_COUNT}, got {options.total}")
@@ -390,6 +470,13 @@ def validate(options: SheetOptions) -> None:
         raise ExgenError(f"--seed must be a non-negative integer, got {options.seed}")
     if not 1 <= options.versions <= MAX_VERSIONS:
         raise ExgenError(f"--versions must be between 1 and {MAX_VERSIONS}, got {options.versions}")
+    if not SPACE.match(options.space):
+        raise ExgenError(f"--space must be a length such as 5cm, 40mm, 2in or 8em, got {options.space!r}")
+    for points in [options.points] + [p.points for p in options.sections if p.points is not None]:
+        if not 0 <= points <= MAX_POINTS:
+            raise ExgenError(f"points must be a whole number from 0 to {MAX_POINTS}, got {points}")
+    if options.key_level not in POLICIES:
+        raise ExgenError(f"unknown key level {options.key_level!r}; use one of {', '.join(POLICIES)}")
     if options.shuffle and options.versions < 2:
         raise ExgenError("--shuffle permutes versions B, C, ...; give --versions 2 or more")
     if not 0 <= options.decimals <= MAX_DECIMALS:
@@ -435,7 +522,7 @@ def build_versions(options: SheetOptions, jobs: int = 1) -> tuple[Sheet, ...]:
     slots = _slots(options)
     jobs = min(jobs, len(slots)) if options.versions == 1 and _can_fork() else 1
     guesses = _speculate(options, slots, jobs) if jobs > 1 else {}
-    taken = Taken(options.total)
+    taken = Taken(options.total, per_level=Counter(slot.level for slot in slots))
     columns: list[list[Problem]] = [[] for _ in letters]
     for slot in slots:
         index, level, order = slot.index, slot.level, slot.order
@@ -463,7 +550,8 @@ def build_versions(options: SheetOptions, jobs: int = 1) -> tuple[Sheet, ...]:
         for column, problem in zip(columns, row):
             if options.versions > 1:  # no function twice across versions, whatever is asked of it
                 taken.strict.add(identity(problem.exercise.expr, problem.exercise.components))
-            column.append(replace(problem, section=slot.section))
+            column.append(replace(problem, section=slot.section, points=points_of(options, slot.part),
+                                  decimals=options.decimals))
     sheets = []
     for letter, column in zip(letters, columns):
         if options.shuffle and letter != "A":
@@ -483,6 +571,7 @@ class Slot:
     order: tuple[Topic, ...]
     position: int
     section: str
+    part: int = 0  # which of the options' parts (sections) it belongs to
 
 
 def _slots(options: SheetOptions) -> tuple[Slot, ...]:
@@ -500,7 +589,7 @@ def _slots(options: SheetOptions) -> tuple[Slot, ...]:
                 shuffled[level] = order
             order = sorted(shuffled[level], key=lambda t: used[t.name])  # stable: ties keep the shuffle
             used[order[0].name] += 1
-            slots.append(Slot(len(slots), level, tuple(order), 0, part.title))
+            slots.append(Slot(len(slots), level, tuple(order), 0, part.title, number))
     return tuple(slots)
 
 
@@ -539,6 +628,7 @@ class Attempt:
     lines: tuple[tuple[str, int, str], ...]
     draft: Draft | None = None
     outline: tuple | None = None
+    steps: int = 0
 
 
 def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, Guess]:
@@ -606,19 +696,27 @@ def _first_candidates(options: SheetOptions, slots, indices) -> dict[int, Guess]
 
 def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
     attempts: list[Attempt] = []
+    apart = _apart(options)  # never changed: nothing is kept apart from the sheet
     for attempt in range(ATTEMPTS_PER_PROBLEM):
         chosen, records, facts = _topic_of(slot, attempt), [], {}
         with keep_log(records):
             try:
-                problem, reason = _attempt(options, slot, attempt, chosen, Taken(options.total), facts)
+                problem, reason = _attempt(options, slot, attempt, chosen, apart, facts)
             except Exception:  # BudgetExceeded, or an error the slot's own search may never reach
                 return Guess(None, attempt, tuple(attempts))  # made again in order, and logs again
             if problem is None:
                 _log_rejection(slot, attempt, chosen, reason)
         if problem is not None:
+            problem.key(options.key_level)  # narrated here, in parallel; remembered by the problem
             return Guess(problem, attempt + 1, tuple(attempts))
-        attempts.append(Attempt(attempt, chosen.name, tuple(records), facts.get("draft"), facts.get("outline")))
+        attempts.append(Attempt(attempt, chosen.name, tuple(records), facts.get("draft"), facts.get("outline"),
+                                facts.get("steps", 0)))
     return Guess(None, ATTEMPTS_PER_PROBLEM, tuple(attempts))
+
+
+def _apart(options: SheetOptions) -> "Taken":
+    """The state of a sheet with no problem yet: what a search apart from the sheet assumes."""
+    return Taken(options.total, per_level=Counter(slot.level for slot in _slots(options)))
 
 
 def _replay(slot: Slot, attempts: tuple[Attempt, ...], seen: "Taken") -> None:
@@ -630,7 +728,8 @@ def _replay(slot: Slot, attempts: tuple[Attempt, ...], seen: "Taken") -> None:
         if attempt.draft is not None:
             reason = seen.refuses_function(attempt.draft, slot.level, attempt.number)
             if reason is None and attempt.outline is not None:
-                reason = seen.refuses_outline(attempt.outline, attempt.number)
+                reason = seen.refuses_outline(attempt.outline, attempt.number, slot.level, attempt.steps,
+                                              _span(attempt.topic, slot.level))
         if reason is None:
             emit_log(attempt.lines)
         else:
@@ -825,7 +924,7 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     facts = {} if facts is None else facts
     low, high = chosen.range(level)
     if draft is None:
-        budget = rng.randint(low, high)
+        budget = rng.randint(*chosen.budget(level))
         draft = chosen.build(rng, level if chosen.by_level else budget)
     if not isinstance(draft, Draft):
         draft = Draft(draft)
@@ -857,6 +956,10 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     domain = draft.domain or choose_domain(expr, variables)
     if domain is None:
         return None, "no domain where every logarithm, root and denominator is defined"
+    if len(variables) == 1 and expr.has(Sqrt, sp.asin, sp.acos, sp.Pow):
+        edge = edge_on_a_grid(expr, variables[0])
+        if edge is not None:
+            return None, f"its derivative has no value at x = {edge}, a decimal a checker samples at"
     try:
         earlier, trees = _trees(draft)
     except UnsupportedExpression as exc:
@@ -878,8 +981,8 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     if chosen.root and _core_rule(problem.derivation) not in chosen.root:
         return None, f"is a {_core_rule(problem.derivation)}, not a {'/'.join(chosen.root)}"
     if signature is None:
-        facts["outline"] = problem.outline
-        reason = seen.refuses_outline(problem.outline, attempt)
+        facts["outline"], facts["steps"] = problem.outline, problem.steps
+        reason = seen.refuses_outline(problem.outline, attempt, level, problem.steps, _span(chosen.name, level))
         if reason:
             return None, reason
     if not draft.prompt and len(variables) == 1 and _shrinks(expr):
@@ -940,7 +1043,8 @@ def _shrinks(expr: sp.Expr) -> bool:
     ops = sp.count_ops(expr)
     if ops < 5:
         return False
-    cheap = [sp.powdenest(sp.powsimp(expr))]
+    # Written in SymPy's own functions (sqrt u as u^(1/2)), like terms may merge: 5 sqrt x - 4 x^(1/2) is sqrt x.
+    cheap = [to_elementary(expr), sp.powdenest(sp.powsimp(expr))]
     if expr.is_rational_function():
         cheap.append(sp.cancel(expr))
     if any(sp.count_ops(c) <= SHRINK * ops for c in cheap):

@@ -1,7 +1,9 @@
 """`exgen solve`: the derivation of any supported expression, checked.
 
-The same engine and oracle as the sheets: each tree is checked node by node
-at random points of the expression's domain before anything is printed.
+The same engine, oracle and narration as the sheets: each tree is checked
+node by node at random points of the expression's domain, then every line
+of its key at the level asked for (worked by default), before anything is
+printed.
 """
 
 import math
@@ -9,16 +11,20 @@ from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .budget import time_budget
-from .check import check_tree, higher_derivative_agrees, magnitude_at, sample_points
+from .check import check_tree, higher_derivative_agrees, magnitude_at, numeric_form, sample_points
 from .compose import choose_domain
 from .errors import BudgetExceeded, ExgenError
 from .forms import tex
-from .parsing import VARIABLE, parse_user_expression
-from .render import solution_latex, solution_text, step_json
+from .narrate import DEFAULT_POLICY, Narration, Subject, narrate, verify
+from .parsing import canonical_name, parse_user_expression
+from .render import step_json
 from .seeding import rng_for
 from .steps import Step, finish, multivariable_chain, solve, stages
+from .textprint import text
+from .writers import json_lines, latex_text, text_narration
 
 SOLVE_SECONDS = 10.0
 
@@ -30,6 +36,8 @@ class Solved:
     wrt: tuple[sp.Symbol, ...]
     trees: tuple[Step, ...]
     single: bool
+    # The checked narration at the level asked for (worked, full, answers).
+    key: Narration
     # z = f(x, y) with x = x(t), y = y(t): the function before substitution and each path.
     paths: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
     outer: sp.Expr | None = None
@@ -39,13 +47,45 @@ class Solved:
     orders: tuple[tuple[sp.Symbol, ...], ...] = ()
     earlier: tuple[tuple[Step, ...], ...] = ()
 
+    @property
+    def partial(self) -> bool:
+        return len(self.variables) > 1
+
+    @property
+    def stage_trees(self) -> tuple:
+        """The earlier stages the key tells first, each with its variables (f', (x,))."""
+        return _distinct_stages(self.earlier, self.orders)
+
+    def asked(self, target: int, at=()) -> str:
+        """How the key names the derivative asked (LaTeX): f'(x), f''(x), dz/dt,
+        or a partial (d^2 f / dy dx); an earlier stage of a higher derivative first."""
+        told = self.stage_trees
+        if target < len(told):
+            by = told[target][1]
+        else:
+            target -= len(told)
+            by = self.orders[target] if self.orders else (self.wrt[target],)
+        w, n = by[-1], len(by)
+        if self.paths:
+            return r"\frac{dz}{d%s}" % tex(w)
+        if self.partial:
+            if n == 1:
+                return r"\frac{\partial f}{\partial %s}" % tex(w)
+            denominator = r"\partial %s^{%d}" % (tex(w), n) if len(set(by)) == 1 else \
+                r" \, ".join(r"\partial %s" % tex(v) for v in reversed(by))
+            return r"\frac{\partial^{%d} f}{%s}" % (n, denominator)
+        return r"f%s(%s)" % ("'" * n, tex(w))
+
     def as_json(self) -> dict:
         answers = [sp.sstr(t.result) for t in self.trees]
         latexes = [tex(t.result) for t in self.trees]
-        partial = len(self.variables) > 1
-        steps = [step_json(t, partial) for t in self.trees]
-        if self.earlier:
-            steps = [[step_json(s, partial) for s in stages] + [tree] for stages, tree in zip(self.earlier, steps)]
+        steps = [step_json(t, self.partial) for t in self.trees]
+        # A higher derivative: `steps` is each derivative's last stage, `earlier_steps` the stages before it;
+        # its `lines` tell the earlier stages first.
+        earlier = [[step_json(s, self.partial) for s in stages] for stages in self.earlier]
+        told = len(self.stage_trees)
+        lines = [json_lines(self.key, k, self.asked) for k in range(told + len(self.trees))]
+        lines = [[line for stage in lines[:told] for line in stage] + target for target in lines[told:]]
         one = self.single
         chain = {"function": sp.sstr(self.outer), "paths": {x.name: sp.sstr(x_t) for x, x_t in self.paths}}
         if self.order > 1 and not one:  # the Hessian, row by row
@@ -60,41 +100,40 @@ class Solved:
             **({"order": self.order} if self.order > 1 else {}),
             "answer": answers[0] if one else answers,
             "answer_latex": latexes[0] if one else latexes,
+            "key": self.key.policy,
+            "lines": lines[0] if one else lines,
             "steps": steps[0] if one else steps,
+            **({"earlier_steps": earlier[0] if one else earlier} if earlier else {}),
         }
 
-    def _asked(self):
-        """(variables in order, every tree of that derivative) per derivative asked."""
-        orders = self.orders or tuple((w,) for w in self.wrt)
-        earlier = self.earlier or ((),) * len(self.trees)
-        return zip(orders, (stages + (tree,) for stages, tree in zip(earlier, self.trees)))
+    def _asked_text(self, target: int, at=()) -> str | None:
+        """The plain-text name of a higher derivative's stages (f'', d2f/dydx);
+        the writer names first derivatives itself."""
+        told = self.stage_trees
+        if not told:
+            return None
+        by = told[target][1] if target < len(told) else self.orders[target - len(told)]
+        point = ", ".join(text(a) for _, a in at)
+        if not self.partial:
+            return "f%s(%s)" % ("'" * len(by), point or text(by[-1]))
+        if len(by) == 1:
+            return f"∂f/∂{text(by[0])}"
+        return f"∂{'²' if len(by) == 2 else '³'}f/" + "".join(f"∂{text(v)}" for v in reversed(by))
 
     def as_text(self) -> str:
-        blocks = []
-        for by, trees in self._asked():
-            w = by[-1]
-            if len(by) > 1:
-                head = f"d{len(by)}/{''.join('d' + v.name for v in reversed(by))} {sp.sstr(self.expr)}"
-                lines = [f"stage {i + 1}: " + sp.sstr(t.expr) + f" by {t.wrt.name}" for i, t in enumerate(trees)]
-                body = []
-                for line, tree in zip(lines, trees):
-                    body += [line] + solution_text(tree)
-                blocks.append("\n".join([head] + body + [f"answer: {sp.sstr(trees[-1].result)}"]))
-                continue
-            tree = trees[-1]
-            head = f"d/d{w.name} {sp.sstr(self.expr)}"
-            if self.paths:
-                given = ", ".join(f"{x.name} = {sp.sstr(x_t)}" for x, x_t in self.paths)
-                head = f"d/d{w.name} f({', '.join(x.name for x, _ in self.paths)}) for f = {sp.sstr(self.outer)}, {given}"
-                constants = sorted(self.outer.free_symbols - {x for x, _ in self.paths}, key=lambda s: s.name)
-                if constants:
-                    head += f" ({', '.join(c.name for c in constants)} constant)"
-            blocks.append("\n".join([head] + solution_text(tree) + [f"answer: {sp.sstr(tree.result)}"]))
-        return "\n\n".join(blocks)
+        if self.paths:
+            given = ", ".join(f"{text(x)} = {text(x_t)}" for x, x_t in self.paths)
+            head = f"z = f({', '.join(text(x) for x, _ in self.paths)}) = {text(self.outer)}, {given}"
+            constants = sorted(self.outer.free_symbols - {x for x, _ in self.paths}, key=lambda s: s.name)
+            if constants:
+                head += f" ({', '.join(text(c) for c in constants)} constant)"
+        else:
+            head = f"f({', '.join(text(v) for v in self.variables)}) = {text(self.expr)}"
+        asked = self._asked_text if self.stage_trees else None
+        return head + "\n" + text_narration(self.key, asked) + "\n"
 
     def as_latex(self) -> str:
-        return "".join(solution_latex(t, partial=len(self.variables) > 1)
-                       for _, trees in self._asked() for t in trees)
+        return latex_text(self.key, self.asked)
 
 
 def _wrt(text: str | None, variables: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.Symbol, ...], bool]:
@@ -109,9 +148,10 @@ def _wrt(text: str | None, variables: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.S
     if not names:
         raise ExgenError("--wrt is empty; give a variable name such as x")
     for name in names:
-        if not VARIABLE.match(name):
-            raise ExgenError(f"--wrt {name!r} is not a variable name; use names such as x, y, z1")
-    return tuple(sp.Symbol(n, real=True) for n in names), len(names) == 1 and "," not in text
+        if canonical_name(name) is None:
+            raise ExgenError(f"--wrt {name!r} is not a variable name; use names such as x, y, z1, w_k, yhat")
+    # y_hat and yhat, z_1 and z1 name one variable, as in the expression.
+    return tuple(sp.Symbol(canonical_name(n), real=True) for n in names), len(names) == 1 and "," not in text
 
 
 def _paths(lets: tuple[str, ...], outer: sp.Expr) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
@@ -119,8 +159,8 @@ def _paths(lets: tuple[str, ...], outer: sp.Expr) -> tuple[tuple[sp.Symbol, sp.E
     paths = []
     for let in lets:
         name, sign, body = let.partition("=")
-        name = name.strip()
-        if not sign or not VARIABLE.match(name):
+        name = canonical_name(name.strip())  # y_hat is yhat, as in the expression
+        if not sign or name is None:
             raise ExgenError(f"--let {let!r}: write a variable, '=' and its expression, e.g. --let \"x=cos(t)\"")
         symbol = sp.Symbol(name, real=True)
         if symbol not in outer.free_symbols:
@@ -187,10 +227,14 @@ def _defined_points(expr: sp.Expr, variables, rng, n: int = 6) -> list:
 MAX_ORDER = 3
 
 
-def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ...] = (), order: int = 1) -> Solved:
+def solve_expression(typed: str, wrt_text: str | None = None, lets: tuple[str, ...] = (),
+                     level: str = DEFAULT_POLICY, order: int = 1) -> Solved:
+    """The derivation of what the user typed, checked, narrated at `level`;
+    with `order` 2 or 3 the second or third derivative (the Hessian with
+    several variables and order 2), stage by stage."""
     if not 1 <= order <= MAX_ORDER:
         raise ExgenError(f"--order must be 1, 2 or 3, got {order}")
-    expr, variables = parse_user_expression(text)
+    expr, variables = parse_user_expression(typed)
     outer, paths = None, ()
     if lets:
         outer, paths = expr, _paths(lets, expr)
@@ -221,7 +265,9 @@ def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ..
             else:
                 trees = tuple(solve(expr, w) for w in wrt)
             rng = rng_for("solve", sp.sstr(expr))
-            domain = choose_domain(expr, every)
+            # Arbitrary functions f(x), g(x) are checked as the oracle's concrete
+            # functions, so the points are chosen where those are defined.
+            domain = choose_domain(numeric_form(expr) if expr.has(AppliedUndef) else expr, every)
             points = sample_points(domain, every, rng, n=6) if domain else _defined_points(expr, every, rng)
             for tree in tuple(t for s in earlier for t in s) + trees:
                 verdict = check_tree(tree, points)
@@ -233,7 +279,25 @@ def solve_expression(text: str, wrt_text: str | None = None, lets: tuple[str, ..
                 if not verdict.ok:
                     raise ExgenError(f"exgen could not confirm this derivative numerically, so it is not "
                                      f"printed ({verdict.detail})")
+            told = _distinct_stages(earlier, orders)
+            subject = Subject(tuple(t for t, _ in told) + trees, every, "z" if paths else "f", stages=len(told))
+            key = narrate(subject, level)
+            if level != "answers":  # the answers are the trees' results, checked above
+                verdict = verify(key, subject, points)
+                if not verdict.ok:
+                    raise ExgenError(f"exgen could not confirm every line of this derivation numerically, so "
+                                     f"it is not printed ({verdict.detail})")
     except BudgetExceeded:
-        raise ExgenError(f"deriving {text!r} took longer than {SOLVE_SECONDS:g} s; try a smaller expression") from None
+        raise ExgenError(f"deriving {typed!r} took longer than {SOLVE_SECONDS:g} s; try a smaller expression") from None
     single = single and not (order > 1 and len(wrt) > 1)
-    return Solved(expr, every, wrt, trees, single, paths, outer, order, orders, earlier)
+    return Solved(expr, every, wrt, trees, single, key, paths, outer, order, orders, earlier)
+
+
+def _distinct_stages(earlier, orders) -> tuple:
+    """A higher derivative's earlier stages, each once, with the variables taken
+    up to it (the Hessian's f_xx and f_xy share f_x)."""
+    found: dict = {}
+    for stages, by in zip(earlier, orders):
+        for position, tree in enumerate(stages):
+            found.setdefault((tree.expr, tree.wrt), (tree, by[:position + 1]))
+    return tuple(found.values())

@@ -48,8 +48,13 @@ class Step:
 
     @property
     def rule_count(self) -> int:
-        """Rule applications a student performs (the measured difficulty)."""
-        return sum(1 for node in self.walk() if RULES[node.rule].counted)
+        """Rule applications as a student writes them (the measured difficulty):
+        every rule the derivation names, but a constant factor is carried
+        along (k f' with f's rules), a constant's 0 is no application, and a
+        linear part inside another rule (the 3 of sin 3x, the 2 of x^2 + 2x)
+        is read off at sight; a linear function on its own, w^T x + w_0, is
+        the cheat-sheet's one linear rule."""
+        return _applications(self, top=True)
 
     @property
     def rules_used(self) -> tuple[str, ...]:
@@ -59,6 +64,27 @@ class Step:
             if RULES[node.rule].counted:
                 seen.setdefault(node.rule, None)
         return tuple(seen)
+
+
+def _linear(step: "Step") -> bool:
+    """kx, x, a constant, k times one of them, or a sum of such terms."""
+    if step.rule in ("linear", "identity", "constant"):
+        return True
+    if step.rule in ("constant_multiple", "sum", "difference"):
+        return all(_linear(s) for s in step.substeps)
+    return False
+
+
+def _applications(step: "Step", top: bool = False) -> int:
+    if not RULES[step.rule].counted:
+        return sum(_applications(s, top) for s in step.substeps)
+    if step.rule == "constant":
+        return 0
+    if _linear(step):
+        return 1 if top else 0
+    if step.rule == "constant_multiple":
+        return _applications(step.substeps[0], top)
+    return 1 + sum(_applications(s) for s in step.substeps)
 
 
 @dataclass(frozen=True)

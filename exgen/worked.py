@@ -637,3 +637,71 @@ def approximate(value: sp.Basic, places: int) -> str:
         if abs(mpmath.mpf(out) - exact) > mpmath.mpf(10) ** -places / 2 * (1 + mpmath.mpf(10) ** -20):
             raise AssertionError(f"{out} is not {sp.sstr(value)} to {places} places")
     return out
+
+
+# ---------------------------------------------------------------------------
+# The key as a narration (narrate.py's lines, printed by writers.py)
+# ---------------------------------------------------------------------------
+
+
+def row_label(row: Row) -> str:
+    """A row's words: its unit or component, and the rules its step applies
+    (the weighted sum of a gradient's dz/dw goes without saying)."""
+    from .rules import RULES
+
+    rules = [RULES[name].title for name in row.rules if name != "weighted_sum" or row.role != "gradient"]
+    label = row.label[:1].upper() + row.label[1:] if row.label else ""
+    if label and rules:
+        return "%s (%s)" % (label, "; ".join(rules))
+    return label
+
+
+def row_name(row: Row) -> sp.Basic:
+    """What a row's left side states: z_1, dL/dw, delta_o = dL/do."""
+    if row.name is not None and row.lhs is not None:
+        return Equals(row.name, row.lhs)
+    return row.name if row.name is not None else row.lhs
+
+
+def row_approximation(row: Row, decimals: int) -> tuple[str, ...]:
+    """The row's value to `decimals` places (one per entry of a matrix),
+    unless it is already printed exactly or holds variables."""
+    value = row.value
+    if not decimals or not row.approximate or not isinstance(value, sp.Basic) or value.free_symbols:
+        return ()
+    entries = list(value) if isinstance(value, sp.MatrixBase) else [value]
+    if all(e.is_Rational and (e * 10 ** decimals).is_Integer for e in entries):
+        return ()
+    return tuple(approximate(e, decimals) for e in entries)
+
+
+def narration(worked: Worked, policy: str, variables: tuple, name: str, count: int, decimals: int = 0):
+    """A worked key as format-neutral lines (`narrate.Line`, notation
+    "value": the row's own left side), so the writers print it like any key.
+
+    worked and full print every row (a worked computation has no folded
+    steps to unfold): each section's title, the forward rows under it, each
+    backward row with its unit and rules, the derivatives asked boxed where
+    they are found. answers: only those, their last form. Every row was
+    checked by `check_worked` when the problem was accepted; the lines show
+    exactly the rows' forms, so nothing here needs a check of its own."""
+    from .narrate import POLICIES, Line, Narration
+
+    if policy not in POLICIES:
+        raise ValueError(f"unknown key policy {policy!r}")
+    lines = []
+    target = 0
+    for title, rows in worked.sections:
+        if policy != "answers" and title and len(worked.sections) > 1:
+            lines.append(Line("worked", None, None, label=title))
+        for row in rows:
+            final = row.role == "gradient"
+            if policy == "answers" and not final:
+                continue
+            forms = (row.forms[-1],) if policy == "answers" else row.forms
+            label = row_label(row) if policy != "answers" and row.role != "forward" else ""
+            lines.append(Line("worked", None, None, forms, notation="value", name=row_name(row),
+                              target=target if final else -1, final=final, titled=bool(label), label=label,
+                              approx=row_approximation(row, decimals)))
+            target += final
+    return Narration(policy, tuple(lines), (), tuple(variables), count, name)

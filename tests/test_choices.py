@@ -169,3 +169,20 @@ def test_choices_are_reproducible_and_leave_the_drawing_alone():
 def test_choices_errors_are_one_line():
     assert_user_error(run_main("make", "--choices", "7", "--no-pdf", "--out", "/tmp/never"), "--choices", "2", "6")
     assert_user_error(run_main("make", "--choices", "x", "--no-pdf", "--out", "/tmp/never"), "--choices")
+
+
+@pytest.mark.parametrize("answer", [0, 1, -1, 2, -2, sp.Rational(1, 2), 3, X, X**2 - 1])
+def test_the_fallbacks_alone_always_give_five_different_wrong_options(answer):
+    # A derivative that is 0 (ReLU at a negative point) is the hard case: every
+    # scaling fallback gives 0 again. `--choices 6` needs five wrong options.
+    wrong = {sp.simplify(f.make(answer)) for f in FALLBACKS} - {sp.simplify(answer)}
+    assert len(wrong) >= 5, wrong
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_six_choices_on_relu_at_a_point(seed):
+    sheet = build_sheet(SheetOptions(count=4, seed=seed, topics=("relu",), difficulty="easy", at_point=True))
+    for problem in with_choices(sheet, 6).problems:
+        values = [sp.N(c.answers[0]) for c in problem.choices]
+        assert len(set(values)) == 6, (seed, problem.number, values)
+        assert sum(c.correct for c in problem.choices) == 1

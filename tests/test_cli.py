@@ -157,7 +157,7 @@ def test_make_default_folder_is_output_seed(tmp_path, monkeypatch):
 SOLVE_ERRORS = [
     ("x**", None),                                   # syntax error
     ("sin(x", None),
-    ("x y", None),
+    ("x +* y", None),
     ("", None),
     ("sinh(x)", "sinh"),                               # unknown function
     ("cot(x)", "cot"),
@@ -311,23 +311,57 @@ def test_solve_text_names_the_rules_and_ends_with_the_answer(text):
     result = run_cli("solve", text)
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
-    assert lines[-1].startswith("answer: ")
-    answer = parse_plain(lines[-1][len("answer: "):], ["x"])
-    usable, bad = compare(answer, sp.diff(parse_plain(text, ["x"]), X), spread_points([X]))
+    assert lines[0].startswith("f(x) = ")
+    assert any("rule" in line.lower() for line in lines[1:])
+    # The key's last form is the answer: the same as --format json's, checked against sympy.diff.
+    data = json.loads(run_cli("solve", text, "--format", "json").output)
+    last = data["lines"][-1]["forms"][-1]
+    usable, bad = compare(parse_plain(last, ["x"]), sp.diff(parse_plain(text, ["x"]), X), spread_points([X]))
     assert not bad and usable >= 3
-    assert any("rule" in line.lower() for line in lines[1:-1])
+    assert lines[-1].lstrip().startswith(("=", "f'(x) ="))
 
 
 def test_solve_text_shows_product_and_chain_rules():
-    output = run_cli("solve", "x**2*sin(3*x)").output
-    assert "Product rule" in output and "Chain rule" in output
+    worked = run_cli("solve", "x**2*sin(3*x)").output
+    assert "Product rule" in worked and "(chain rule)" in worked  # sin 3x's derivative, done inside the line
+    full = run_cli("solve", "x**2*sin(3*x)", "--key", "full").output
+    assert "Product rule" in full and "Chain rule" in full and "Sine rule" in full
 
 
-def test_solve_latex_is_an_align_block(tmp_path, tex):
+def test_solve_text_is_the_course_notation_not_sympy_internals():
+    output = run_cli("solve", "sigmoid(3*x+1)*relu(x)").output
+    assert "σ(3x + 1)" in output and "ReLU(x)" in output and "if x > 0" in output
+    for internal in ("exp(-(", "Max(", "Piecewise", "**", "*"):
+        assert internal not in output, internal
+    assert "log" not in run_cli("solve", "log(x**2 + 1)").output.replace("log₃", "")
+    assert "log₃" in run_cli("solve", "log(2*x + 2, 3)").output
+
+
+@pytest.mark.parametrize("level", ["worked", "full", "answers"])
+def test_solve_levels_in_every_format(level):
+    text = run_cli("solve", "sin(log(2*x + 2, 3))", "--key", level).output
+    data = json.loads(run_cli("solve", "sin(log(2*x + 2, 3))", "--key", level, "--format", "json").output)
+    latex = run_cli("solve", "sin(log(2*x + 2, 3))", "--key", level, "--format", "latex").output
+    assert data["key"] == level and data["lines"]
+    assert r"\boxed" in latex and r"\begin{align*}" in latex
+    counts = {"answers": 1, "worked": 3, "full": 6}
+    assert len(data["lines"]) >= counts[level]
+    if level == "answers":
+        assert len(data["lines"]) == 1 and "rule" not in text.lower()
+    assert len(run_cli("solve", "sin(log(2*x + 2, 3))", "--key", "full").output.splitlines()) > len(
+        run_cli("solve", "sin(log(2*x + 2, 3))").output.splitlines()) > len(
+        run_cli("solve", "sin(log(2*x + 2, 3))", "--key", "answers").output.splitlines())
+
+
+def test_solve_refuses_an_unknown_key_level():
+    assert_user_error(run_main("solve", "x**2", "--key", "brief"), "--key", "worked")
+
+
+def test_solve_latex_is_a_block_to_paste(tmp_path, tex):
     result = run_cli("solve", "x**2*sin(3*x)", "--format", "latex")
     assert result.exit_code == 0
     body = result.output
-    assert body.lstrip().startswith(r"\begin{align*}") and body.rstrip().endswith(r"\end{align*}")
+    assert r"\begin{align*}" in body and body.rstrip().endswith(r"\end{align*}")
     # It pastes into a document and compiles.
     document = tmp_path / "paste.tex"
     document.write_text("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"

@@ -1,5 +1,6 @@
-"""Golden files: the rendered LaTeX of a few derivations, pinned, so that a
-change in SymPy's printing or in exgen's phrasing is noticed and reviewed.
+"""Golden files: the rendered LaTeX of a few keys (worked and full), pinned,
+so that a change in SymPy's printing or in exgen's phrasing is noticed and
+reviewed.
 
 To accept a deliberate change, regenerate and review the diff:
 
@@ -10,29 +11,38 @@ To accept a deliberate change, regenerate and review the diff:
 import os
 from pathlib import Path
 
+import random
+
 import pytest
 import sympy as sp
 
+from exgen.check import sample_points
 from exgen.compile import compile_one
+from exgen.compose import Domain
 from exgen.rules.logarithms import log_base
-from exgen.render import solution_latex
+from exgen.narrate import Subject, checked_key
 from exgen.steps import solve
+from exgen.writers import latex_text
 
 from helpers import X
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("EXGEN_UPDATE_GOLDEN") == "1"
 
-CASES = {
+FUNCTIONS = {
     "product-x2-sin3x": X**2 * sp.sin(3 * X),
     "chain-exp-sin-x2": sp.exp(sp.sin(X**2)),
     "quotient-x-over-x2-plus-1": X / (X**2 + 1),
     "log2-of-x2-plus-1": log_base(X**2 + 1, 2),
 }
+CASES = {f"{name}-{level}": (expr, level) for name, expr in FUNCTIONS.items() for level in ("worked", "full")}
 
 
 def rendered(name: str) -> str:
-    return solution_latex(solve(CASES[name], X))
+    expr, level = CASES[name]
+    points = sample_points(Domain(), (X,), random.Random(0))
+    key = checked_key(Subject((solve(expr, X),), (X,)), level, points)
+    return latex_text(key, lambda target, at: "f'(x)")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -38,8 +38,9 @@ def test_solve_order_n_equals_sympy_diff(text, order):
     points = [{X: sp.Rational(k, 7)} for k in (1, 3, 5, 9, 12)]
     usable, bad = compare(answer, reference, points)
     assert usable >= 4 and not bad, bad
-    # every stage is printed: the first derivative before the second
-    assert len(data["steps"]) == order
+    # every stage is printed: the derivations of f', ... before the last one
+    assert len(data["earlier_steps"]) == order - 1 and data["steps"]["rule"]
+    assert data["earlier_steps"][0]["expr"] == data["expr"]
 
 
 def test_solve_hessian():

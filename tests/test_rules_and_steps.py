@@ -260,12 +260,17 @@ def test_nested_chains_use_distinct_variables():
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("expr, count", [
-    (5 * sp.cos(X), 2),                 # constant multiple, cosine
+    (5 * sp.cos(X), 1),                 # cosine (the constant factor is carried along)
     (X**2 * sp.sin(X), 3),              # product, power, sine
     (sp.exp(X**3), 3),                  # chain, exp, power
     (X**3 + sp.exp(X), 3),              # sum, power, exp
     (sp.sin(sp.exp(X**2)), 5),          # chain, sine, chain, exp, power
     (X**5, 1),
+    (sp.sin(3 * X), 2),                 # chain, sine (3x read off at sight)
+    (3 * X**2 + 5 * X - 2, 2),          # sum, power (5x and -2 at sight)
+    (4 * X - 7, 1),                     # a linear function: the linear rule
+    (sp.log(X**2 + 1), 4),              # chain, ln, sum, power
+    (7 * sp.Integer(1), 0),             # a constant: nothing to apply
 ])
 def test_rule_count_counts_rule_applications(expr, count):
     assert derive(expr, X).rule_count == count

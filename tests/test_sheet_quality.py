@@ -122,7 +122,12 @@ def assert_teachable(run, seed, options, simplify_too: bool):
             assert p["difficulty"]["level"] == "easy", f"{label}: a bare table entry above easy"
         if options.get("topics") == ("chain",):
             core = expr.as_coeff_Mul()[1]
-            outer = (type(core).__name__, shape(core.args[0]) if core.args else None)
+            name = type(core).__name__
+            if core.is_Mul:  # log_k u reads as ln u / ln k: the rule of log_k, not of ln
+                constant = [f for f in core.args if not f.free_symbols]
+                core = sp.Mul(*(f for f in core.args if f.free_symbols))
+                name = "log_k" if any(f.has(sp.log) for f in constant) else type(core).__name__
+            outer = (name, shape(core.args[0]) if core.args else None)
             assert outer != previous_outer, f"{label}: the same outer function on the same inner shape as before"
             previous_outer = outer
     assert bares <= max(1, len(doc["problems"]) // 20), f"{where}: {bares} bare table entries"
@@ -217,3 +222,45 @@ def test_a_stated_domain_is_the_functions_whole_domain(topics):
                 assert stated == whole, where
             checked += 1
     assert checked >= 12
+
+
+def test_a_derivative_edge_on_a_two_place_decimal_is_refused():
+    import random
+
+    from exgen.compose import Draft, edge_on_a_grid
+    from exgen.rules.basic import Sqrt
+    from exgen.sheet import Taken, _candidate
+
+    x = sp.Symbol("x", real=True)
+    assert edge_on_a_grid(Sqrt(3 * x + 3), x) == -1 and edge_on_a_grid(sp.acos(-4 * x), x) == sp.Rational(-1, 4)
+    assert edge_on_a_grid(sp.acos(3 * x), x) is None  # 1/3 is no two-place decimal
+    assert edge_on_a_grid(sp.log(2 * x + 4), x) is None  # ln is undefined at its edge: nothing to sample
+    assert edge_on_a_grid(x ** sp.Rational(3, 2), x) is None  # its derivative exists at 0
+    for expr in (Sqrt(3 * x + 3), sp.acos(-4 * x), (2 * x + 1) ** sp.Rational(1, 2) * x):
+        problem, reason = _candidate(TOPICS["chain"], random.Random(1), 0, "medium", Taken(), draft=Draft(expr),
+                                     oracle=random.Random(2))
+        assert problem is None and "decimal" in reason, (expr, reason)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("topics", [("chain",), ("inverse-trig",), ("power",)])
+def test_no_derivative_edge_on_a_two_place_decimal(topics):
+    """The reference checker samples at k/100 whatever domain a sheet states:
+    no function may be defined at such a point while its derivative is not
+    (sqrt(3x + 3) at -1, arccos(4x) at 1/4)."""
+    x = sp.Symbol("x", real=True)
+    grid = [sp.Rational(k, 100) * sign for k in range(5, 296) for sign in (1, -1)]
+    for seed in range(15):
+        for p, expr, _, names in functions(sheet(12, seed, topics=topics)):
+            if not any(a.is_Pow and not a.exp.is_Integer or isinstance(a, (sp.asin, sp.acos))
+                       for a in sp.preorder_traversal(expr)):
+                continue  # no root or inverse sine: no edge where f stays finite
+            derivative = sp.diff(expr, x)
+            for point in grid:
+                value = sp.N(expr.subs(x, point), 20)
+                if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or not value.is_real:
+                    continue  # f itself undefined there: the checker does not sample it
+                slope = sp.N(derivative.subs(x, point), 20)
+                # (Finite, if complex: a checker differentiates in complex arithmetic where f is real by chance.)
+                assert not slope.has(sp.zoo, sp.nan, sp.oo, -sp.oo), \
+                    (topics, seed, p["number"], expr, point)

@@ -51,8 +51,11 @@ def test_hard_softmax_asks_for_the_whole_jacobian_at_given_logits(seed):
     assert len(problem.derivations) == 16
     assert sum(1 for d in problem.derivations if d.substeps) >= 2
     guidebook = render_documents(sheet)["guidebook.tex"]
-    assert guidebook.count(r"\begin{bmatrix}") == 2  # the entries by the rule, then the boxed values
-    assert r"\delta_{ij}" in guidebook
+    # The entries derived in full, the general entry by the softmax rule they
+    # establish, then the matrix at the point once, boxed, in S = sum of e^{z_k}.
+    assert r"\delta_{i j}" in guidebook and "Softmax rule, for every i and j" in guidebook
+    assert guidebook.count(r"\begin{matrix}") == 1 and guidebook.count(r"\boxed") == 1
+    assert r"\frac{1}{S^{2}}" in guidebook
 
 
 def test_the_reference_checker_reads_the_jacobian_matrix(tmp_path):

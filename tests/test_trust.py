@@ -220,7 +220,7 @@ def test_verify_uses_the_templates_the_folder_was_made_with(tmp_path):
     recorded = json.loads((out / "manifest.json").read_text())["templates"]
     assert recorded["folder"] == str(mine.resolve())
     assert recorded["used"]["exercises.tex.j2"]["from"] == "folder"
-    assert set(recorded["used"]) == {"exercises.tex.j2", "guidebook.tex.j2", "preamble.tex.j2"}
+    assert set(recorded["used"]) == {"exercises.tex.j2", "guidebook.tex.j2", "preamble.tex.j2", "solutions.tex.j2"}
     # No --template-dir needed: the manifest says where they are.
     same = run_main("verify", out)
     assert same.code == 0 and "everything identical" in same.stdout, same.stdout

@@ -54,11 +54,23 @@ def test_shuffle_permutes_the_order_of_later_versions_only():
 
 
 def test_the_answer_key_lists_every_version_and_problem():
-    sheets = build_versions(SheetOptions(count=4, seed=2, versions=3))
+    sheets = build_versions(SheetOptions(count=4, seed=2, versions=3, key_level="answers"))
     key = render_answer_key(sheets, make_environment())
     for letter in "ABC":
         assert rf"\section*{{Version {letter}}}" in key
     assert key.count(r"\boxed") == 0 and key.count(" & ") >= 12
+
+
+@pytest.mark.parametrize("level", ["worked", "full"])
+def test_the_answer_key_follows_the_key_level(level):
+    """At worked and full, the all-versions key has every version's solutions, each answer boxed once."""
+    sheets = build_versions(SheetOptions(count=4, seed=2, versions=2, key_level=level))
+    key = render_answer_key(sheets, make_environment())
+    assert key.count(r"\problemhead{") == 8
+    # A final line boxes its last form; a row of answers found at sight boxes each.
+    boxed = sum(len(line.instances) if line.instances and not line.forms else 1
+                for sheet in sheets for p in sheet.problems for line in p.key(level).lines if line.final)
+    assert key.count(r"\boxed") == boxed
 
 
 # ---------------------------------------------------------------------------

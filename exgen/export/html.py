@@ -1,11 +1,10 @@
 """The checked problem as HTML for learning platforms: math as MathJax's
 `\\( ... \\)`, prose escaped.
 
-The worked solution is the guidebook's derivation (render's lines), printed
-one line per paragraph; the LaTeX that only lays out a PDF page (shrinking
-a long row to the line, breaking it over two rows) is left out. When the
-answer key's narration moves to format-neutral lines, this is the one place
-that prints them as HTML.
+The worked solution is the answer key's narration (`narrate.py`) as the
+LaTeX writer prints its lines (`writers.py`, the guidebook's blocks): each
+block's phrase a paragraph, each of its rows a line of math, the answer
+boxed once, as in the PDF.
 """
 
 import html
@@ -14,16 +13,10 @@ import re
 from ..forms import tex
 from ..render import problem_context
 
-_FITTED = re.compile(r"\\resizebox\{\\ifdim\\width>[0-9.]+\\linewidth [0-9.]+\\linewidth\\else\\width\\fi\}\{!\}"
-                     r"\{\$\\displaystyle (.*?)\$\}", re.S)
-_CENTRED = re.compile(r"\\intertext\{\\centering (.*)\}$", re.S)
-
 
 def unlaid(latex: str) -> str:
-    """Math without the PDF's layout commands."""
-    latex = _CENTRED.sub(r"\1", latex)
-    latex = _FITTED.sub(r"\1", latex)
-    return latex.replace(r"\\ &\quad", " ")
+    """Math without the PDF's alignment marks (a row continues after `&`)."""
+    return latex.replace("&", " ")
 
 
 def math(latex: str) -> str:
@@ -49,14 +42,11 @@ def question_html(problem, extra: str = "") -> str:
 
 
 def worked_html(problem) -> str:
-    """The worked solution, one paragraph per line, then the answer."""
-    context = problem_context(problem)
+    """The worked solution: each block's phrase, then its rows, one per line."""
     out = []
-    for solution in context["solutions"]:
-        for line in solution["lines"]:
-            rows = " = ".join(unlaid(r) for r in line["rhs"])
-            out.append("<p>%s<br>%s</p>" % (prose(line["phrase"]), math("%s = %s" % (unlaid(line["lhs"]), rows))))
-        out.append("<p><b>%s</b></p>" % math(solution["answer"]))
+    for block in problem_context(problem)["blocks"]:
+        rows = "<br>".join(math("%s %s" % (row["left"], row["right"])) for row in block["rows"])
+        out.append("<p>%s%s%s</p>" % (prose(block["phrase"]), "<br>" if block["phrase"] and rows else "", rows))
     return "".join(out)
 
 

@@ -12,7 +12,7 @@ import mpmath
 import sympy as sp
 
 from ..numeric import float_exp, mp_exp
-from ..registry import RULES, CourseFunction, Draw, FunctionRule, Mistake, Numeric
+from ..registry import CourseFunction, Draw, FunctionRule, Mistake, Numeric, RULES, Text
 from .printing import bracketed
 
 ACTIVATION = ("activation",)
@@ -92,14 +92,14 @@ def _piecewise_rate(below):
 
 RULES.register(FunctionRule(
     name="tanh", title="tanh rule", function=r"\tanh x", derivative=r"1 - \tanh^{2} x",
-    head=sp.tanh, rate=lambda u: 1 - sp.tanh(u) ** 2, numeric=Numeric(math.tanh, mpmath.tanh),
+    text=Text("tanh", "prefix"), head=sp.tanh, rate=lambda u: 1 - sp.tanh(u) ** 2, numeric=Numeric(math.tanh, mpmath.tanh),
     names=(("tanh", sp.tanh),), draw=Draw(build=lambda rng, u: sp.tanh(u), pools=ACTIVATION),
     mistakes=(Mistake("tanh-plus", "tanh' taken as 1 + tanh^2 instead of 1 - tanh^2",
                       lambda step: 1 + sp.tanh(step.wrt) ** 2),)))
 RULES.register(FunctionRule(
     name="sigmoid", title="Sigmoid rule", function=r"\sigma(x) = \frac{1}{1+e^{-x}}",
     derivative=r"\sigma(x)\left(1 - \sigma(x)\right)",
-    head=sigmoid, rate=lambda u: sigmoid(u) * (1 - sigmoid(u)), elementary=lambda u: 1 / (1 + sp.exp(-u)),
+    text=Text("σ", "after"), head=sigmoid, rate=lambda u: sigmoid(u) * (1 - sigmoid(u)), elementary=lambda u: 1 / (1 + sp.exp(-u)),
     numeric=Numeric(_float_sigmoid, _mp_sigmoid), names=(("sigmoid", sigmoid), ("sigma", sigmoid)),
     latex=bracketed(r"\sigma"), plain=lambda printer, e: "(1/(1 + exp(-(%s))))" % printer._print(e.args[0]),
     complement_first=True, draw=Draw(build=lambda rng, u: sigmoid(u), pools=ACTIVATION),
@@ -108,7 +108,7 @@ RULES.register(FunctionRule(
 RULES.register(FunctionRule(
     name="relu", title="ReLU rule", function=r"\operatorname{ReLU}(x) = \max(0, x)",
     derivative=r"\begin{cases} 1, & x > 0 \\ 0, & x \leq 0 \end{cases}",
-    head=ReLU, rate=_piecewise_rate(lambda u: 0), elementary=lambda u: sp.Max(0, u),
+    text=Text("ReLU", "after"), head=ReLU, rate=_piecewise_rate(lambda u: 0), elementary=lambda u: sp.Max(0, u),
     numeric=Numeric(lambda u: max(0.0, u), lambda u: max(mpmath.mpf(0), u)),
     names=(("relu", ReLU), ("ReLU", ReLU)), latex=bracketed(r"\operatorname{ReLU}"),
     plain=lambda printer, e: "Max(0, %s)" % printer._print(e.args[0]),
@@ -120,7 +120,7 @@ RULES.register(FunctionRule(
     )))
 RULES.register(FunctionRule(
     name="softplus", title="Softplus rule", function=r"\operatorname{softplus}(x) = \ln\left(1 + e^{x}\right)",
-    derivative=r"\sigma(x)", head=softplus, rate=lambda u: sigmoid(u),
+    derivative=r"\sigma(x)", text=Text("softplus", "after"), head=softplus, rate=lambda u: sigmoid(u),
     elementary=lambda u: sp.log(1 + sp.exp(u)),
     numeric=Numeric(_float_softplus, lambda u: mpmath.log(1 + mp_exp(u))),
     names=(("softplus", softplus),), latex=bracketed(r"\operatorname{softplus}"),
@@ -131,7 +131,8 @@ RULES.register(FunctionRule(
     name="leaky_relu", title="Leaky ReLU rule",
     function=r"\operatorname{LeakyReLU}_{a}(x) = \begin{cases} x, & x > 0 \\ a x, & x \leq 0 \end{cases}",
     derivative=r"\begin{cases} 1, & x > 0 \\ a, & x \leq 0 \end{cases}",
-    head=LeakyReLU, rate=_piecewise_rate(lambda u, a: a),
+    text=Text("LeakyReLU", "after", head=lambda e: "LeakyReLU_" + str(e.args[1]),
+                                argument=lambda e: e.args[0]), head=LeakyReLU, rate=_piecewise_rate(lambda u, a: a),
     elementary=lambda u, a: sp.Piecewise((u, u > 0), (a * u, True)),
     numeric=Numeric(lambda u, a: u if u > 0 else a * u, lambda u, a: u if u > 0 else a * u),
     names=(("leaky_relu", leaky_relu_of),), latex=_slope_latex, parameters=(("a", 1),),
@@ -142,7 +143,7 @@ RULES.register(FunctionRule(
     name="elu", title="ELU rule",
     function=r"\operatorname{ELU}(x) = \begin{cases} x, & x > 0 \\ e^{x} - 1, & x \leq 0 \end{cases}",
     derivative=r"\begin{cases} 1, & x > 0 \\ e^{x}, & x \leq 0 \end{cases}",
-    head=ELU, rate=_piecewise_rate(lambda u: sp.exp(u)),
+    text=Text("ELU", "after"), head=ELU, rate=_piecewise_rate(lambda u: sp.exp(u)),
     elementary=lambda u: sp.Piecewise((u, u > 0), (sp.exp(u) - 1, True)),
     numeric=Numeric(lambda u: u if u > 0 else math.expm1(u), lambda u: u if u > 0 else mpmath.expm1(u)),
     names=(("elu", ELU),), latex=bracketed(r"\operatorname{ELU}"),
@@ -152,7 +153,7 @@ RULES.register(FunctionRule(
 RULES.register(FunctionRule(
     name="silu", title="SiLU (swish) rule", function=r"\operatorname{SiLU}(x) = x\,\sigma(x)",
     derivative=r"\sigma(x)\left(1 + x\left(1 - \sigma(x)\right)\right)",
-    head=SiLU, rate=lambda u: sigmoid(u) * (1 + u * (1 - sigmoid(u))),
+    text=Text("SiLU", "after"), head=SiLU, rate=lambda u: sigmoid(u) * (1 + u * (1 - sigmoid(u))),
     elementary=lambda u: u / (1 + sp.exp(-u)),
     numeric=Numeric(lambda u: u * _float_sigmoid(u), lambda u: u * _mp_sigmoid(u)),
     names=(("silu", SiLU), ("swish", SiLU)), latex=bracketed(r"\operatorname{SiLU}"),

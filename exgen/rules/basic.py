@@ -11,7 +11,7 @@ import math
 import mpmath
 import sympy as sp
 
-from ..registry import RULES, CourseFunction, Draw, FunctionRule, Mistake, Numeric, Rule
+from ..registry import CourseFunction, Draw, FunctionRule, Mistake, Numeric, RULES, Rule, Text
 from ..seeding import pick
 from ..steps import Step, chain_through, derive
 
@@ -145,8 +145,8 @@ def _float_sqrt(value: float) -> float:
 
 RULES.register(FunctionRule(
     name="sqrt", title="Square root rule", function=r"\sqrt{x}", derivative=r"\frac{1}{2\sqrt{x}}",
-    inverses=("power", "exp"), inverse_reach="factors",
-    head=Sqrt, rate=lambda u: 1 / (2 * Sqrt(u)), condition=lambda u: ((u, "positive"),),
+    inverses=("power", "exp", "sqrt"), inverse_reach="factors",  # sqrt(sqrt u) is u^(1/4)
+    text=Text("√", "after"), head=Sqrt, rate=lambda u: 1 / (2 * Sqrt(u)), condition=lambda u: ((u, "positive"),),
     elementary=lambda u: sp.sqrt(u), numeric=Numeric(_float_sqrt, mpmath.sqrt),
     names=(("sqrt", Sqrt),), latex=_sqrt_latex, plain=lambda printer, e: "sqrt(%s)" % printer._print(e.args[0]),
     mistakes=(Mistake("sqrt-no-half", "the 1/2 of the square root rule forgotten: (sqrt u)' taken as 1/sqrt u",
@@ -161,6 +161,6 @@ def _abs_latex(printer, expr, exp=None):
 
 RULES.register(FunctionRule(
     name="abs", title="Absolute value rule", function=r"|x|", derivative=r"\operatorname{sign} x \quad (x \ne 0)",
-    head=sp.Abs, rate=lambda u: sp.sign(u), condition=lambda u: ((u, "nonzero"),),
+    text=Text("abs", "after"), head=sp.Abs, rate=lambda u: sp.sign(u), condition=lambda u: ((u, "nonzero"),),
     numeric=Numeric(abs, abs), names=(("abs", sp.Abs), ("Abs", sp.Abs)), latex=_abs_latex,
     draw=Draw(build=lambda rng, u: sp.Abs(u), leaf=False, weight=0)))

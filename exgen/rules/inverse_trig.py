@@ -5,7 +5,7 @@ import math
 import mpmath
 import sympy as sp
 
-from ..registry import RULES, Draw, FunctionRule, Mistake, Numeric
+from ..registry import Draw, FunctionRule, Mistake, Numeric, RULES, Text
 from .printing import operator
 
 
@@ -17,13 +17,13 @@ def _inside_unit_interval(u):
 RULES.register(FunctionRule(
     name="asin", title="Arcsine rule", function=r"\arcsin x", derivative=r"\frac{1}{\sqrt{1 - x^{2}}}",
     inverses=("sin",),
-    head=sp.asin, rate=lambda u: 1 / sp.sqrt(1 - u**2), condition=_inside_unit_interval,
+    text=Text("arcsin"), head=sp.asin, rate=lambda u: 1 / sp.sqrt(1 - u**2), condition=_inside_unit_interval,
     numeric=Numeric(math.asin, mpmath.asin), names=(("asin", sp.asin), ("arcsin", sp.asin)),
     latex=operator(r"\arcsin"), draw=Draw(build=lambda rng, u: sp.asin(u), weight=0, topics=("inverse-trig",))))
 RULES.register(FunctionRule(
     name="acos", title="Arccosine rule", function=r"\arccos x", derivative=r"-\frac{1}{\sqrt{1 - x^{2}}}",
     inverses=("cos",),
-    head=sp.acos, rate=lambda u: -1 / sp.sqrt(1 - u**2), condition=_inside_unit_interval,
+    text=Text("arccos"), head=sp.acos, rate=lambda u: -1 / sp.sqrt(1 - u**2), condition=_inside_unit_interval,
     numeric=Numeric(math.acos, mpmath.acos), names=(("acos", sp.acos), ("arccos", sp.acos)),
     latex=operator(r"\arccos"), draw=Draw(build=lambda rng, u: sp.acos(u), weight=0, topics=("inverse-trig",)),
     mistakes=(Mistake("arccos-sign", "(arccos u)' without its minus sign",
@@ -31,7 +31,7 @@ RULES.register(FunctionRule(
 RULES.register(FunctionRule(
     name="atan", title="Arctangent rule", function=r"\arctan x", derivative=r"\frac{1}{1 + x^{2}}",
     inverses=("tan",),
-    head=sp.atan, rate=lambda u: 1 / (1 + u**2),
+    text=Text("arctan"), head=sp.atan, rate=lambda u: 1 / (1 + u**2),
     numeric=Numeric(math.atan, mpmath.atan), names=(("atan", sp.atan), ("arctan", sp.atan)),
     latex=operator(r"\arctan"), draw=Draw(build=lambda rng, u: sp.atan(u), weight=0, topics=("inverse-trig",)),
     mistakes=(Mistake("arctan-no-square", "(arctan u)' taken as 1/(1 + u), without the square",

@@ -5,8 +5,9 @@ import math
 import mpmath
 import sympy as sp
 
-from ..registry import RULES, CourseFunction, Draw, FunctionRule, Mistake, Numeric
+from ..registry import CourseFunction, Draw, FunctionRule, Mistake, Numeric, RULES, Text
 from ..seeding import pick
+from ..textprint import subscript
 
 LOG_BASES = (2, 3, 10)
 
@@ -58,7 +59,7 @@ def _float_log(value: float) -> float:
 RULES.register(FunctionRule(
     name="ln", title="Natural logarithm rule", function=r"\ln x", derivative=r"\frac{1}{x}",
     inverses=("exp", "exponential"), inverse_reach="factors",
-    head=sp.log, rate=lambda u: 1 / u, condition=lambda u: ((u, "positive"),),
+    text=Text("ln"), head=sp.log, rate=lambda u: 1 / u, condition=lambda u: ((u, "positive"),),
     numeric=Numeric(_float_log, mpmath.log), names=(("ln", sp.log),),
     draw=Draw(build=lambda rng, u: sp.log(u)),
     mistakes=(Mistake("ln-reciprocal", "(ln f)' taken as 1/f, without the factor f'",
@@ -67,7 +68,8 @@ RULES.register(FunctionRule(
 RULES.register(FunctionRule(
     name="log_k", title="Logarithm rule, base k", function=r"\log_{k} x", derivative=r"\frac{1}{x \ln k}",
     inverses=("exp", "exponential"), inverse_reach="factors",
-    head=log_base, rate=lambda u, k: 1 / (u * sp.log(k)), condition=lambda u, k: ((u, "positive"),),
+    text=Text("log", head=lambda e: "log" + (subscript(str(e.args[1])) or "_%s" % e.args[1]),
+                                argument=lambda e: e.args[0]), head=log_base, rate=lambda u, k: 1 / (u * sp.log(k)), condition=lambda u, k: ((u, "positive"),),
     elementary=lambda u, k: sp.log(u) / sp.log(k),
     numeric=Numeric(lambda u, k: math.log(u) / math.log(k), lambda u, k: mpmath.log(u) / mpmath.log(k)),
     names=(("log", log_any_base),), latex=_log_base_latex, plain=lambda printer, e: "log(%s, %s)" % tuple(printer._print(a) for a in e.args),

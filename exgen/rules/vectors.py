@@ -5,7 +5,7 @@ softmax)."""
 import sympy as sp
 
 from ..errors import UnsupportedExpression
-from ..registry import RULES, CourseFunction, FunctionRule, Mistake
+from ..registry import CourseFunction, FunctionRule, Mistake, RULES, Text
 from ..steps import Step
 
 
@@ -82,7 +82,7 @@ def _logsumexp_latex(printer, expr, exp=None):
 RULES.register(FunctionRule(
     name="softmax", title="Softmax rule", function=r"\sigma(z_i) = \frac{e^{z_i}}{\sum_{j=1}^{K} e^{z_j}}",
     derivative=r"\frac{\partial \sigma(z_i)}{\partial z_j} = \sigma(z_i)\left(\delta_{ij} - \sigma(z_j)\right)",
-    head=softmax, apply=_softmax, elementary=lambda i, *zs: softmax(i, *zs).elementary(),
+    text=Text("σ", "after", argument=lambda e: e.logits[e.index - 1]), head=softmax, apply=_softmax, elementary=lambda i, *zs: softmax(i, *zs).elementary(),
     names=(("softmax", softmax_of),), latex=_softmax_latex, parameters=(("i", 0),), complement_first=True,
     mistakes=(Mistake("softmax-no-off-diagonal", "the softmax Jacobian without its off-diagonal term: "
                       "d sigma(z_i)/d z_j taken as 0 for i != j", _off_diagonal_dropped),)))
@@ -90,5 +90,5 @@ RULES.register(FunctionRule(
     name="logsumexp", title="Log-sum-exp rule",
     function=r"\operatorname{LSE}(z) = \ln \sum_{k=1}^{K} e^{z_k}",
     derivative=r"\frac{\partial \operatorname{LSE}}{\partial z_j} = \sigma(z_j)",
-    head=logsumexp, apply=_logsumexp, elementary=lambda *zs: sp.log(sp.Add(*(sp.exp(z) for z in zs))),
+    text=Text("LSE", "after"), head=logsumexp, apply=_logsumexp, elementary=lambda *zs: sp.log(sp.Add(*(sp.exp(z) for z in zs))),
     names=(("logsumexp", logsumexp_of),), latex=_logsumexp_latex))

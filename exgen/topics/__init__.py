@@ -25,7 +25,12 @@ ALL_LEVELS = ("easy", "medium", "hard")
 # Rule applications per level, measured on the derivation tree. A topic whose
 # problems are longer by nature (a gradient has one derivation per variable)
 # declares its own ranges.
-LEVELS: dict[str, tuple[int, int]] = {"easy": (1, 3), "medium": (4, 6), "hard": (7, 11)}
+LEVELS: dict[str, tuple[int, int]] = {"easy": (1, 3), "medium": (4, 5), "hard": (6, 10)}
+# The budgets a topic's builder is given to aim at each level. A builder
+# counts every node of the tree it builds (a constant, the 3 of 3x); a
+# student, and so a level, does not (`Step.rule_count`): the budgets aim
+# higher than the levels to land inside them.
+BUDGETS: dict[str, tuple[int, int]] = {"easy": (1, 3), "medium": (5, 8), "hard": (9, 14)}
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,15 @@ class Topic:
     # topics whose levels are different questions, not longer functions).
     by_level: bool = False
     family: str = "calculus"
+    budgets: tuple[tuple[str, tuple[int, int]], ...] = ()
 
     def range(self, level: str) -> tuple[int, int]:
+        """The rule applications a problem of the level has (as `Step.rule_count` counts them)."""
         return dict(self.ranges).get(level, LEVELS[level])
+
+    def budget(self, level: str) -> tuple[int, int]:
+        """The budgets `build` is given at the level (see BUDGETS)."""
+        return dict(self.budgets).get(level, BUDGETS[level])
 
 
 TOPICS: dict[str, Topic] = {}
@@ -55,12 +66,13 @@ TOPICS: dict[str, Topic] = {}
 def topic(name: str, description: str, levels: tuple[str, ...] = ALL_LEVELS,
           uses: tuple[str, ...] = (), root: tuple[str, ...] = (),
           ranges: dict[str, tuple[int, int]] | None = None, by_level: bool = False,
-          family: str = "calculus"):
+          family: str = "calculus", budgets: dict[str, tuple[int, int]] | None = None):
     def register(build):
         if name in TOPICS:
             raise ValueError(f"topic {name!r} registered twice")
         TOPICS[name] = Topic(name, description, levels, build, uses, root,
-                             tuple(sorted((ranges or {}).items())), by_level, family)
+                             tuple(sorted((ranges or {}).items())), by_level, family,
+                             tuple(sorted((budgets or ranges or {}).items())))
         return build
 
     return register

@@ -32,7 +32,8 @@ def _power(rng, budget):
 
 
 def _function_family(make: Callable[[sp.Expr], sp.Expr], positive_inner: bool):
-    """Easy: f(x), k f(x), f(kx); medium: f(inner); hard: f(chain) or x^n f(inner)."""
+    """Easy: f(x), k f(x), f(kx); medium: f(inner), x^n f(kx); hard: f of a
+    composed term, x^n f(inner). (Budgets on the builder's scale, see topics.BUDGETS.)"""
     def build(rng, budget):
         if budget == 1:
             return make(X)
@@ -40,11 +41,13 @@ def _function_family(make: Callable[[sp.Expr], sp.Expr], positive_inner: bool):
             return coefficient(rng) * make(X)
         if budget == 3:
             return make(coefficient(rng, 2, 5, signed=not positive_inner) * X)
-        if budget <= 6:
+        if budget <= 8:
+            if rng.random() < 0.5:
+                return compose.power(rng) * make(coefficient(rng, 2, 5, signed=not positive_inner) * X)
             return make(compose.inner(rng, positive=positive_inner))
         if rng.random() < 0.5:
             return compose.power(rng) * make(compose.inner(rng, positive=positive_inner))
-        return make(compose.term(rng, budget - 2, positive=positive_inner))
+        return make(compose.term(rng, budget - 5, positive=positive_inner))
     return build
 
 
@@ -128,6 +131,7 @@ def _chain(rng, budget):
 # is infinite.
 _UNIT_INNERS = (
     lambda rng: pick(rng, (3, -3)) * X,
+    lambda rng: X / pick(rng, (3, -3)),  # |x| < 3: its edge outside a checker's sampling range
     lambda rng: pick(rng, (2, 3)) * X**2,
     lambda rng: 2 * X**3,
     lambda rng: X**2 / 2,
@@ -135,8 +139,7 @@ _UNIT_INNERS = (
 
 
 @topic("inverse-trig", "Inverse trigonometric functions: arcsin x, arccos x = -1/sqrt(1 - x^2), "
-       "arctan x = 1/(1 + x^2), and their chains", uses=("asin", "acos", "atan"),
-       ranges={"easy": (1, 4), "medium": (5, 7), "hard": (8, 12)})
+       "arctan x = 1/(1 + x^2), and their chains", uses=("asin", "acos", "atan"))
 def _inverse_trig(rng, budget):
     rules = drilled_by("inverse-trig")
     # arcsin and arccos need |u| < 1 (a condition); only arctan is drawn of x itself.
@@ -144,12 +147,14 @@ def _inverse_trig(rng, budget):
     make = lambda u: rule.draw.build(rng, u)  # noqa: E731
     if rule.condition is None:
         return _function_family(make, False)(rng, budget)
-    inner = pick(rng, _UNIT_INNERS)(rng)
+    inner = pick(rng, _UNIT_INNERS[:2] if budget <= 3 else _UNIT_INNERS)(rng)
     if budget <= 4:
         return make(inner)
     if budget <= 6:
         return coefficient(rng, 2, 4) * make(inner)
-    return compose.power(rng) * make(inner)
+    if budget <= 8:
+        return compose.power(rng) * make(inner)
+    return compose.power(rng) * make(inner) + compose.term(rng, budget - 7)
 
 
 # f'' of calculus compositions, by level: what the first derivative leaves to
@@ -189,6 +194,6 @@ _SECOND = {
 
 @topic("second-derivative", "Second derivatives f'': differentiate, tidy f', differentiate again "
        "(powers, products and chains of the calculus rules)",
-       ranges={"easy": (2, 6), "medium": (5, 14), "hard": (9, 30)}, by_level=True)
+       ranges={"easy": (2, 3), "medium": (4, 7), "hard": (6, 16)}, by_level=True)
 def _second_derivative(rng, level):
     return Draft(pick(rng, _SECOND[level])(rng), order=2)

@@ -108,7 +108,8 @@ def _partial_term(rng: random.Random, variables, rich: bool) -> sp.Expr:
 
 
 @topic("partial", "Partial derivatives of f(x, y) or f(x, y, z), holding the other variables constant",
-       ranges={"easy": (2, 8), "medium": (9, 16), "hard": (17, 28)})
+       ranges={"easy": (2, 4), "medium": (5, 10), "hard": (11, 20)},
+       budgets={"easy": (2, 8), "medium": (9, 16), "hard": (17, 28)})
 def _partial(rng: random.Random, budget: int):
     count = 3 if budget >= 17 else 2
     variables = (X, Y, Z)[:count]
@@ -125,7 +126,8 @@ _PATHS = (
 
 
 @topic("multivariable-chain", "Multivariable chain rule: z = f(x, y), x = x(t), y = y(t), dz/dt = f_x x' + f_y y'",
-       uses=("multivariable_chain",), ranges={"easy": (5, 9), "medium": (10, 13), "hard": (14, 24)})
+       uses=("multivariable_chain",), ranges={"easy": (2, 5), "medium": (6, 9), "hard": (10, 16)},
+       budgets={"easy": (5, 9), "medium": (10, 13), "hard": (14, 24)})
 def _multivariable_chain(rng: random.Random, budget: int):
     if budget <= 9:
         f = coefficient(rng, 1, 4, signed=False) * X * Y
@@ -151,7 +153,7 @@ def _tex(expr):
 
 @topic("linear", "Linear functions f(w) = w^T x + w_0: df/dw_k = x_k for 1 <= k <= n and 1 for the bias; "
        "then the squared error (w^T x + w_0 - t)^2 by the chain rule",
-       ranges={"easy": (6, 24), "medium": (12, 40), "hard": (20, 60)}, by_level=True)
+       ranges={"easy": (3, 4), "medium": (5, 7), "hard": (8, 10)}, by_level=True)
 def _linear(rng: random.Random, level: str):
     n = {"easy": rng.randint(2, 3), "medium": 2, "hard": 3}[level]
     w = _symbols("w", 0, n)
@@ -185,7 +187,8 @@ def _bce_latex(label: str, base: int | None) -> str:
 
 @topic("binary-cross-entropy",
        "Binary cross-entropy L = -y log y_hat - (1-y) log(1-y_hat): dL/dy_hat = (y_hat - y)/(y_hat (1 - y_hat)), "
-       "ln or log_2", levels=("easy", "medium"), ranges={"easy": (2, 8), "medium": (9, 16)})
+       "ln or log_2", levels=("easy", "medium"), ranges={"easy": (1, 2), "medium": (3, 5)},
+       budgets={"easy": (2, 8), "medium": (9, 16)})
 def _binary_cross_entropy(rng: random.Random, budget: int):
     base = pick(rng, (None, None, 2, 3, 5, 10))
     if budget <= 8:
@@ -206,7 +209,8 @@ def _binary_cross_entropy(rng: random.Random, budget: int):
 
 @topic("logistic-regression",
        "Logistic regression: dL/dw_k for L = binary cross-entropy of sigma(w^T x), by the chain rule; ln and log_2",
-       uses=("sigmoid",), ranges={"easy": (1, 15), "medium": (16, 16), "hard": (17, 30)})
+       uses=("sigmoid",), ranges={"easy": (5, 9), "medium": (5, 9), "hard": (5, 9)},
+       budgets={"easy": (1, 15), "medium": (16, 16), "hard": (17, 30)})
 def _logistic_regression(rng: random.Random, budget: int):
     n = 1 if budget <= 15 else 2 if budget <= 16 else 3
     w = _symbols("w", 0, n)
@@ -235,7 +239,7 @@ def _softmax_prompt(K: int) -> str:
 
 @topic("softmax", "Softmax Jacobian d sigma(z_i)/d z_j = sigma(z_i)(delta_ij - sigma(z_j)), for K = 2..4; "
        "hard: the whole 4 x 4 Jacobian at given logits",
-       ranges={"easy": (3, 8), "medium": (3, 9), "hard": (16, 60)}, by_level=True)
+       ranges={"easy": (3, 5), "medium": (3, 5), "hard": (15, 30)}, by_level=True)
 def _softmax(rng: random.Random, level: str):
     K = {"easy": 2, "medium": 3, "hard": 4}[level]
     z = _symbols("z", 1, K)
@@ -286,7 +290,7 @@ def _softmax_jacobian(z, row: int, column: int) -> Draft:
 @topic("cross-entropy",
        "Multiclass cross-entropy with softmax: dL/dy_hat_i = -y_i/y_hat_i, and dL/dz_i = y_hat_i - y_i by the "
        "multivariate chain rule, for a one-hot y", uses=("multivariable_chain", "ln"),
-       ranges={"easy": (1, 4), "medium": (6, 16), "hard": (17, 80)}, by_level=True)
+       ranges={"easy": (1, 2), "medium": (4, 8), "hard": (15, 30)}, by_level=True)
 def _cross_entropy(rng: random.Random, level: str):
     K = 4 if level == "hard" else 3
     z = _symbols("z", 1, K)
@@ -346,7 +350,7 @@ def _row_by_chain(rng: random.Random, scaled: bool = False):
 @topic("derivation",
        "Derivations the documents pose: f-rows of the cheat-sheet by the chain rule, the quotient rule from the "
        "product and power rules, sigma' = sigma(1 - sigma), tanh' = 1 - tanh^2",
-       ranges={"easy": (2, 6), "medium": (4, 12), "hard": (4, 30)}, by_level=True)
+       ranges={"easy": (2, 3), "medium": (3, 6), "hard": (3, 12)}, by_level=True)
 def _derivation(rng: random.Random, level: str):
     if level == "easy":
         return _row_by_chain(rng)
@@ -460,7 +464,7 @@ def _first_principles(rng: random.Random, level: str):
 @topic("activation-second-derivative",
        "Second derivatives of activations: sigma'' = sigma(1 - sigma)(1 - 2 sigma), tanh'' = -2 tanh (1 - tanh^2), "
        "softplus'' = sigma(1 - sigma), of kx and kx + b", levels=("easy", "medium"),
-       ranges={"easy": (2, 14), "medium": (10, 26)}, by_level=True)
+       ranges={"easy": (2, 8), "medium": (4, 8)}, by_level=True)
 def _activation_second_derivative(rng: random.Random, level: str):
     from ..rules.activations import softplus
 
@@ -487,7 +491,7 @@ def _activation_second_derivative(rng: random.Random, level: str):
 
 
 @topic("hessian", "The Hessian of f(x, y): the 2 x 2 matrix of second partial derivatives f_xx, f_xy, f_yx, f_yy",
-       ranges={"easy": (8, 24), "medium": (14, 40), "hard": (24, 70)}, by_level=True)
+       ranges={"easy": (2, 12), "medium": (6, 24), "hard": (10, 45)}, by_level=True)
 def _hessian(rng: random.Random, level: str):
     variables = (X, Y)
     if level == "easy":
