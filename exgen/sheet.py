@@ -44,7 +44,7 @@ from .narrate import POLICIES, Narration, Subject, checked_key
 from .registry import RULES, to_elementary
 from .rules.basic import FRACTIONAL_EXPONENTS, Sqrt
 from .seeding import rng_for, short_code
-from .steps import Step, derive, finish, stages
+from .steps import Step, derive, finish, shared_rule_count, stages
 from .topics import LEVELS, TOPICS, Topic
 from .worked import check_worked, plain_as_built
 from .worked import narration as worked_narration
@@ -260,6 +260,8 @@ class Problem:
 
     @property
     def steps(self) -> int:
+        if self.exercise.worked is not None:  # worked once, gradients read off it (`worked.py`)
+            return shared_rule_count(self.trees)
         return sum(d.rule_count for d in self.trees)
 
     @property

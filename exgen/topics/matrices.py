@@ -70,16 +70,8 @@ class _Gradient:
         self.arrays = {sp.Symbol(vector): _column(variables), **arrays}
         self.point = point
         self.rows: list[Row] = []
-
-    @property
-    def gradient(self) -> sp.ImmutableMatrix:
-        """The gradient as a column of expressions, from the matrix form (set by the topic)."""
-        return self._gradient
-
-    def env_concrete(self, form):
-        from ..worked import Env, concrete
-
-        return concrete(form, Env((), tuple(self.arrays.items())))
+        # The gradient as a column of expressions in the variables (from the matrix form; set by each kind).
+        self.gradient: sp.ImmutableMatrix | None = None
 
     def sum_form(self, general, with_numbers) -> None:
         self.rows.append(Row((general, with_numbers), self.function, lhs=self.name, truth=self.function,
@@ -136,7 +128,7 @@ def _linear(rng: random.Random) -> Draft:
 
 def _linear_key(f, w, x, n) -> Draft:
     g = _Gradient("f", f, w, "w", {sp.Symbol("x"): x}, None)
-    g._gradient = x
+    g.gradient = x
     g.sum_form(total(Product(entry("w", J), entry("x", J)), J, 1, n), f)
     g.component(entry("x", K), rules=("weighted_sum",))
     g.matrix_form(array("x", vector=True), x)
@@ -165,7 +157,7 @@ def _quadratic_key(f, v, vec, A, b, point, stem, n, linear) -> Draft:
         arrays[sp.Symbol("b")] = b
     g = _Gradient("f", f, v, stem, arrays, point)
     S = A + A.T
-    g._gradient = sp.ImmutableMatrix(S * vec + (b if linear else sp.zeros(n, 1)))
+    g.gradient = sp.ImmutableMatrix(S * vec + (b if linear else sp.zeros(n, 1)))
     quadratic = total(total(Product(entry("a", I, J), entry(stem, I), entry(stem, J)), J, 1, n), I, 1, n)
     sum_form = InOrder(quadratic, total(Product(entry("b", J), entry(stem, J)), J, 1, n)) if linear else quadratic
     g.sum_form(sum_form, f)
@@ -215,7 +207,7 @@ def _least_squares_key(f, w, X, y, residual, point, m, n) -> Draft:
     squares = InOrder(*(sp.Pow(r, 2, evaluate=False) for r in residual))  # in the order of the examples
     arrays = {sp.Symbol("X"): X, sp.Symbol("x"): X, sp.Symbol("y"): y}
     g = _Gradient("f", f, w, "w", arrays, point)
-    g._gradient = sp.ImmutableMatrix(2 * X.T * residual)
+    g.gradient = sp.ImmutableMatrix(2 * X.T * residual)
     inner = InOrder(total(Product(entry("x", I, J), entry("w", J)), J, 1, n), -entry("y", I))
     g.sum_form(total(sp.Pow(inner, 2, evaluate=False), I, 1, m), squares)
     g.component(total(Product(2, inner, entry("x", I, K)), I, 1, m), rules=("chain", "weighted_sum"))
@@ -251,7 +243,7 @@ def _logistic_key(f, w, X, labels, linear, losses, point, m, n) -> Draft:
     arrays = {sp.Symbol("X"): X, sp.Symbol("x"): X, sp.Symbol("y"): y}
     g = _Gradient("L", f, w, "w", arrays, point)
     residual = sp.ImmutableMatrix([sigmoid(z) - label for z, label in zip(linear, labels)])
-    g._gradient = sp.ImmutableMatrix(X.T * residual)
+    g.gradient = sp.ImmutableMatrix(X.T * residual)
     # The key: z_i = sum_j x_ij w_j, then l_i = -y_i ln sigma(z_i) - (1 - y_i) ln(1 - sigma(z_i)).
     g.arrays[sp.Symbol("z")] = sp.ImmutableMatrix(linear)
     g.rows.append(Row((total(Product(entry("x", I, J), entry("w", J)), J, 1, n), sp.ImmutableMatrix(linear)),
@@ -313,7 +305,7 @@ def _draft(g: _Gradient, prompt: str, answers: tuple, trees: tuple | None = None
 
 @topic("matrix-calculus", "Gradients in vector form: d(w^T x)/dw = x, d(x^T A x)/dx = (A + A^T) x, "
        "w^T A w + b^T w, d||Xw - y||^2/dw = 2 X^T (Xw - y), logistic regression over a batch X^T (sigma(Xw) - y)",
-       ranges={"easy": (2, 30), "medium": (4, 60), "hard": (6, 90)}, by_level=True)
+       ranges={"easy": (2, 4), "medium": (4, 12), "hard": (8, 24)}, by_level=True)
 def _matrix_calculus(rng: random.Random, level: str):
     if level == "easy":
         return _linear(rng) if rng.random() < 0.4 else _quadratic(rng, 2, linear=False)

@@ -284,8 +284,9 @@ class _Backprop:
         hidden, output = self.names[0], self.names[-1]
         h, z = hidden.post[j], hidden.pre[j]
         activation = self.net.layers[0].activation
-        # o_k as a function of h_j (the other hidden units' h_m are bound where the tree starts)
-        feeds = tuple(_weighted(vs, hidden.post, c) for vs, c in zip(output.weights, output.biases))
+        # o_k as a function of h_j, the other hidden units' h_m in the parameters (constants for z_j)
+        feed = tuple(h if m == j else self.post_in_p[0][m] for m in range(len(hidden.post)))
+        feeds = tuple(_weighted(vs, feed, c) for vs, c in zip(output.weights, output.biases))
         logits = output.pre
         partials = tuple(self.output_delta_step(k, logits) for k in range(len(logits)))
         rates = tuple(weighted_sum_step(feed, h) for feed in feeds)
@@ -316,22 +317,14 @@ class _Backprop:
         return self._deltas[key]
 
     def _delta_step(self, layer: int, unit: int) -> Step:
-        """In the layer's own symbols: z_j, the other units of its layer (bound
-        where a tree starts, see `tree`) and the weights after it."""
+        """In the unit's z, the weights after it, and the other units of its
+        layer in the parameters (constants for this z: a chain's outer function
+        holds nothing else bound)."""
         if layer == len(self.net.layers) - 1:
-            return self.output_delta_step(unit, self.names[layer].pre)
+            names = self.names[layer]
+            logits = tuple(z if m == unit else self.pre_in_p[layer][m] for m, z in enumerate(names.pre))
+            return self.output_delta_step(unit, logits)
         return self.hidden_delta_step(unit)
-
-    def _others(self, layer: int, unit: int) -> tuple:
-        """(symbol, value in the parameters) of the quantities of the other units
-        of a layer that the unit's delta holds as symbols: the other output
-        logits (softmax), the other hidden activations."""
-        last = len(self.net.layers) - 1
-        if layer == last:
-            names, values = self.names[layer].pre, self.pre_in_p[layer]
-        else:
-            names, values = self.names[layer].post, self.post_in_p[layer]
-        return tuple((s, v) for m, (s, v) in enumerate(zip(names, values)) if m != unit)
 
     def parameter(self, layer: int, unit: int, source: int | None) -> sp.Symbol:
         names = self.names[layer]
@@ -344,8 +337,7 @@ class _Backprop:
         inner = self.pre_in_p[layer][unit]
         delta = self.delta_step(layer, unit)
         rate = weighted_sum_step(inner, p)
-        # The other units of the layer do not depend on z: their symbols are bound to their values too.
-        bindings = ((z, inner),) + self._others(layer, unit)
+        bindings = ((z, inner),)
         return Step("chain", self.loss_in_p, p, built.product((built.substituted(delta.result, dict(bindings)),
                                                                 rate.result)),
                     parts=(("outer", delta.expr), ("inner", inner), ("u", z)),
@@ -624,10 +616,6 @@ def draw_network(rng: random.Random, level: str) -> tuple[Network, tuple]:
 # The exercise
 # ---------------------------------------------------------------------------
 
-def _index_symbol(stem: str, *indices) -> sp.Symbol:
-    return sp.Symbol(f"{stem}_{''.join(str(i) for i in indices)}") if indices else sp.Symbol(stem)
-
-
 def _activation_tex(name: str, argument: str) -> str:
     return {"sigmoid": r"\sigma\left(%s\right)", "tanh": r"\tanh %s", "relu": r"\operatorname{ReLU}\left(%s\right)",
             "identity": "%s"}[name] % argument
@@ -685,7 +673,10 @@ def _loss_tex(build: _Backprop) -> str:
 
 @topic("backprop", "Backpropagation by hand: the forward pass, the loss and dL/dw, dL/db of a tiny network "
        "(one neuron; two layers; 2-2-1 or 2-2-2 with softmax and cross-entropy) at given weights",
-       ranges={"easy": (3, 30), "medium": (12, 60), "hard": (16, 90)}, by_level=True)
+       # Rule applications of the backward pass, a delta shared by several gradients counted once
+       # (`steps.shared_rule_count`); the level is the network's size (draw_network), and a hard
+       # 2-2-1 network asks as few gradients as a medium one: its count is no larger.
+       ranges={"easy": (4, 14), "medium": (10, 16), "hard": (10, 18)}, by_level=True)
 def _backprop(rng: random.Random, level: str):
     network, asked = draw_network(rng, level)
     build = _Backprop(network, asked)
