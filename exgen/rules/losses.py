@@ -79,9 +79,9 @@ RULES.register(Rule(
     derivative=r"\frac{\partial L}{\partial \hat{y}} = \hat{y} - y"))
 RULES.register(Rule(
     name="sigmoid_cross_entropy", title="Sigmoid, cross-entropy",
-    function=r"L = -y \ln \sigma(z) - (1 - y) \ln(1 - \sigma(z))",
-    derivative=r"\frac{\partial L}{\partial z} = \hat{y} - y"))
+    function=r"L = -y \ln \hat{y} - (1 - y) \ln(1 - \hat{y})",
+    derivative=r"\frac{\partial L}{\partial z} = \hat{y} - y \ \left(\hat{y} = \sigma(z)\right)"))
 RULES.register(Rule(
     name="softmax_cross_entropy", title="Softmax, cross-entropy",
-    function=r"L = -\sum_{i} y_{i} \ln \sigma(z_{i}) \ \left(\textstyle\sum_i y_i = 1\right)",
-    derivative=r"\frac{\partial L}{\partial z_{i}} = \hat{y}_{i} - y_{i}"))
+    function=r"L = -\sum_{i} y_{i} \ln \hat{y}_{i}, \ \hat{y} = \sigma(z)",
+    derivative=r"\frac{\partial L}{\partial z_{i}} = \hat{y}_{i} - y_{i} \ \left(\textstyle\sum_i y_i = 1\right)"))
