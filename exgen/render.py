@@ -352,7 +352,7 @@ def worked_json(p: Problem, narration: Narration) -> list[dict]:
     rows = [row for _, section in p.exercise.worked.sections for row in section]
     if narration.policy == "answers":
         rows = [row for row in rows if row.role == "gradient"]
-    lines = [line for line in narration.lines if line.forms]
+    lines = [line for line in narration.lines if line.name is not None]  # not the sections' titles
     out = []
     for row, line in zip(rows, lines):
         entry = {"role": row.role, "text": line.label, "latex": latex_equation(line),
@@ -391,7 +391,8 @@ def problem_json(p: Problem, level: str = DEFAULT_POLICY) -> dict:
     single = len(p.exercise.wrt) == 1 and not p.exercise.components
     if p.exercise.worked is not None:
         narration = p.key(level)
-        answers = [tex(line.forms[-1]) for line in narration.lines if line.final]
+        answers = [tex(line.forms[-1]) if line.forms else latex_equation(line)
+                   for line in narration.lines if line.final]
         trees = [step_json(d, len(p.exercise.variables) > 1, latex=False) for d in p.derivations]
         lines = _worked_lines(p, level)
         return {

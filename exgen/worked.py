@@ -297,7 +297,8 @@ class Product(Shown):
         out = []
         for factor in self.args:
             printed = printer._print(factor)
-            if isinstance(factor, InOrder) or (isinstance(factor, sp.Expr) and factor.is_Add):
+            if isinstance(factor, InOrder) or (isinstance(factor, sp.Expr) and factor.is_Add) or (
+                    out and printed.lstrip().startswith("-")):  # 1.5 (-0.4 ...), never 1.5 - 0.4 ...
                 printed = r"\left(%s\right)" % printed
             out.append(printed)
         return " ".join(out)
@@ -691,6 +692,7 @@ def narration(worked: Worked, policy: str, variables: tuple, name: str, count: i
         raise ValueError(f"unknown key policy {policy!r}")
     lines = []
     target = 0
+    named = {row.name for row in worked.rows if row.name is not None}
     for title, rows in worked.sections:
         if policy != "answers" and title and len(worked.sections) > 1:
             lines.append(Line("worked", None, None, label=title))
@@ -698,10 +700,46 @@ def narration(worked: Worked, policy: str, variables: tuple, name: str, count: i
             final = row.role == "gradient"
             if policy == "answers" and not final:
                 continue
-            forms = (row.forms[-1],) if policy == "answers" else row.forms
+            forms, approx = row.forms, row_approximation(row, decimals)
+            if policy == "answers":
+                forms, approx = _answer(row, worked, named, decimals)
             label = row_label(row) if policy != "answers" and row.role != "forward" else ""
             lines.append(Line("worked", None, None, forms, notation="value", name=row_name(row),
                               target=target if final else -1, final=final, titled=bool(label), label=label,
-                              approx=row_approximation(row, decimals)))
+                              approx=approx))
             target += final
     return Narration(policy, tuple(lines), (), tuple(variables), count, name)
+
+
+# How wide (writers.width units) an exact value may print in the table of answers.
+ANSWER_WIDTH = 48
+# The places an answer too long to print exactly is given to, if the sheet asks for none.
+ANSWER_PLACES = 4
+
+
+def _answer(row: Row, worked: Worked, named: set, decimals: int) -> tuple[tuple, tuple[str, ...]]:
+    """(forms, approximation) of a derivative asked in the table of answers,
+    which defines nothing: the row's last form if it names no value of an
+    earlier row (delta_z, y_hat), else the exact value if it is short, else
+    (no form) the value to the sheet's decimal places, or ANSWER_PLACES."""
+    from .forms import tex
+    from .writers import width
+
+    last = row.forms[-1]
+    if not (getattr(last, "free_symbols", set()) & named):
+        return (last,), row_approximation(row, decimals)
+    exact = _exact(row, worked)
+    if width(tex(exact)) <= ANSWER_WIDTH:
+        return (exact,), row_approximation(row, decimals)
+    approx = row_approximation(row, decimals or ANSWER_PLACES)
+    return ((), approx) if approx else ((exact,), ())
+
+
+def _exact(row: Row, worked: Worked) -> sp.Basic:
+    """A row's exact value as a key prints it (decimals as decimals), checked
+    against the value `check_worked` confirmed (the display must mean it)."""
+    form = shown(row.value)
+    printed = _evaluate(concrete(form, Env((), tuple(worked.arrays))), {})
+    if not _close_values(printed, _evaluate(row.value, {})):
+        raise AssertionError(f"the exact value of {sp.sstr(row.value)} prints as something else")
+    return form

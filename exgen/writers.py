@@ -109,7 +109,7 @@ def width(latex: str) -> float:
 # ---------------------------------------------------------------------------
 
 _TOKENS = re.compile(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\left[(\[.|]|\\right[)\].|]|\\left\\\{|\\right\\\}|[{}]"
-                     r"| \+ | - | \\cdot | (?=[\\A-Za-z0-9(])")
+                     r"| \+ | - | \\cdot | (?=[\\A-Za-z0-9(])(?!\\approx)")
 # A command with its sub- and superscripts (\ln^{2}, \log_{2}): what follows is its argument.
 _COMMAND_BEFORE = re.compile(r"\\[A-Za-z]+(?:[_^](?:\{[^{}]*\}|[A-Za-z0-9]))*$")
 
@@ -224,7 +224,11 @@ def latex_line(line: Line, asked: Asked) -> dict:
     if line.instances and not line.forms:
         return {"phrase": said, "rows": _answers_rows(line, asked)}
     if not line.forms:
-        return {"phrase": said, "rows": []}
+        rows = []
+        if line.approx:  # a worked answer too long to print exactly
+            approx = _with_approx(line, "").strip()
+            rows = [{"left": _latex_lhs(line, asked), "right": r"\boxed{%s}" % approx if line.final else approx}]
+        return {"phrase": said, "rows": rows}
     lhs = _latex_lhs(line, asked)
     rows = []
     room = ROW - width(lhs) - 3
@@ -299,12 +303,14 @@ def answer_rows(line: Line, asked: Asked, room: float = ROW * 0.8) -> list[str]:
     derivative = its last form, broken where it is too wide."""
     if line.instances and not line.forms:
         said = [(latex_named(named(i), asked), tex(i.forms[-1])) for i in line.instances]
+    elif not line.forms:  # a worked answer too long to print exactly: its value to some places
+        said = [(_latex_lhs(line, asked), None)]
     else:
         said = [(_latex_lhs(line, asked), _with_approx(line, tex(line.forms[-1])))]
     defined = [r"%s = %s" % (tex(p.name), tex(p.expr)) for p in line.parts if p.role == "define"]
     rows = []
     for lhs, shown in said:
-        pieces = broken("%s = %s" % (lhs, shown), room, room - 4)
+        pieces = broken("%s = %s" % (lhs, shown) if shown is not None else _with_approx(line, lhs), room, room - 4)
         rows += [pieces[0]] + [r"\quad " + piece for piece in pieces[1:]]
     return rows + [r"\text{with } " + d for d in defined]
 
@@ -429,7 +435,7 @@ def latex_equation(line: Line, asked: Asked | None = None) -> str:
     """The line as one equation: left side = each form (and its value to the
     sheet's decimal places, where it has one)."""
     if not line.forms:
-        return ""
+        return _with_approx(line, latex_named(named(line), asked)) if line.approx else ""
     lhs = latex_named(named(line), asked)
     forms = [tex(form) for form in line.forms]
     forms[-1] = _with_approx(line, forms[-1])
