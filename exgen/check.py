@@ -249,6 +249,13 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
     if fn is None or claimed_fn is None:
         return Verdict(False, "the expression is undefined (it holds a division by zero)")
     index = symbols.index(wrt)
+    return _compared(expr, symbols, fn, claimed_fn, points, lambda args: _partial(fn, args, index))
+
+
+def _compared(expr, symbols, fn, claimed_fn, points: list[Point], wanted) -> Verdict:
+    """The claim against `wanted(args)` (the numeric derivative, None where
+    the function has none) at every point inside the function's domain; at
+    least MIN_POINTS of them usable."""
     usable = 0
     with mpmath.workdps(DIGITS):
         for point in points:
@@ -257,7 +264,7 @@ def derivative_agrees(expr: sp.Expr, wrt: sp.Symbol, claimed: sp.Expr, points: l
                 return Verdict(False, f"no value for a free symbol of {sp.sstr(expr)}")
             if _numeric(fn, args) is None:
                 continue  # outside the function's domain
-            want = _partial(fn, args, index)
+            want = wanted(args)
             if want is None:
                 continue  # not differentiable here (a kink or an edge of the domain)
             got = _numeric(claimed_fn, args)
@@ -289,37 +296,20 @@ def higher_derivative_agrees(expr: sp.Expr, wrts: tuple[sp.Symbol, ...], claimed
     varied = sorted(set(wrts), key=lambda s: s.name)
     orders = tuple(wrts.count(v) for v in varied)
     positions = [symbols.index(v) for v in varied]
-    usable = 0
-    with mpmath.workdps(DIGITS):
-        for point in points:
-            args = [point.get(s) for s in symbols]
-            if any(a is None for a in args):
-                return Verdict(False, f"no value for a free symbol of {sp.sstr(expr)}")
-            if _numeric(fn, args) is None:
-                continue
 
-            def along(*values):
-                shifted = list(args)
-                for position, value in zip(positions, values):
-                    shifted[position] = value
-                return fn(*shifted)
+    def wanted(args):
+        def along(*values):
+            shifted = list(args)
+            for position, value in zip(positions, values):
+                shifted[position] = value
+            return fn(*shifted)
 
-            try:
-                want = _numeric(lambda: mpmath.diff(along, tuple(args[i] for i in positions), orders), [])
-            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-                want = None
-            if want is None:
-                continue
-            got = _numeric(claimed_fn, args)
-            if got is None:
-                return Verdict(False, f"at {_where(point)}: the claimed derivative is undefined or complex, "
-                                      f"numeric {mpmath.nstr(want, 12)}")
-            usable += 1
-            if not _close(got, want):
-                return Verdict(False, f"at {_where(point)}: claimed {mpmath.nstr(got, 12)}, numeric {mpmath.nstr(want, 12)}")
-    if usable < MIN_POINTS:
-        return Verdict(False, f"only {usable} usable points (need {MIN_POINTS})")
-    return Verdict(True)
+        try:
+            return _numeric(lambda: mpmath.diff(along, tuple(args[i] for i in positions), orders), [])
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+            return None
+
+    return _compared(expr, symbols, fn, claimed_fn, points, wanted)
 
 
 def check_tree(step, points: list[Point], passed: set | None = None) -> Verdict:

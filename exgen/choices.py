@@ -30,7 +30,7 @@ import sympy as sp
 
 from .check import MIN_POINTS, float_function, numeric_function, sample_points
 from .errors import ExgenError
-from .forms import tidy, visible_length
+from .forms import MAX_ANSWER_LATEX, tex, tidy, visible_length
 from .mistakes import variants
 from .registry import to_elementary
 from .seeding import rng_for
@@ -203,7 +203,11 @@ def choices_for(problem, count: int, rng, position: int, shorter: int) -> tuple[
     def admit(wrong: tuple, mistake: str, words: str) -> None:
         values = _evaluate(problem, wrong, points)
         if all(differ(values, other.values, needed) for other in [right] + accepted):
-            accepted.append(_Option(_finished(problem, wrong), mistake, words, values))
+            finished = _finished(problem, wrong)
+            # An option the sheet cannot print on one line is not offered (the
+            # right answer is held to the same length when it is drawn).
+            if all(len(tex(a)) <= MAX_ANSWER_LATEX for a in finished):
+                accepted.append(_Option(finished, mistake, words, values))
 
     for mistake, index, result in _wrong_answers(problem):
         admit(answers[:index] + (result,) + answers[index + 1:], mistake.id, mistake.words)

@@ -439,8 +439,13 @@ def _where_holds(part: sp.Expr, requirement: str, x: sp.Symbol):
 def _bounded_above_zero(part: sp.Expr) -> bool:
     """Positive for every real x by interval bounds: sin and cos in [-1, 1],
     e^u above 0 (cos x + 3, e^x + 1)."""
-    bounds = part.replace(lambda e: isinstance(e, (sp.sin, sp.cos)), lambda e: sp.AccumBounds(-1, 1)).replace(
-        lambda e: isinstance(e, sp.exp), lambda e: sp.AccumBounds(0, sp.oo))
+    try:
+        bounds = part.replace(lambda e: isinstance(e, (sp.sin, sp.cos)), lambda e: sp.AccumBounds(-1, 1)).replace(
+            lambda e: isinstance(e, sp.exp), lambda e: sp.AccumBounds(0, sp.oo))
+    except (TypeError, ValueError):
+        # SymPy cannot bound it (cos(e^(3x^5 + sin x)): a cosine of symbolic
+        # bounds raises "input failed to evaluate"): not known positive.
+        return False
     if bounds.free_symbols:
         return False
     low = bounds.min if isinstance(bounds, sp.AccumBounds) else bounds

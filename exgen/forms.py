@@ -217,6 +217,11 @@ def _complement_first(factor) -> bool:
 _PRINTER = TextbookLatexPrinter()
 
 
+# The longest answer (its LaTeX source) a sheet prints: a problem or a
+# multiple-choice option longer than this runs off the page.
+MAX_ANSWER_LATEX = 120
+
+
 @functools.lru_cache(maxsize=8192)
 def tex(expr) -> str:
     """LaTeX for `expr` in exgen's textbook style (cached: the guidebook, the

@@ -596,36 +596,25 @@ def _worked_chain(step, t, scope, say, tail) -> Told:
     return _one_or_three(t, step, scope, say, parts, before, forms)
 
 
-def _worked_product(step, t, scope, say, tail) -> Told:
-    """Product rule, f = ..., g = ...: (fg)' = f g' + g f'."""
-    p = dict(step.parts)
-    f, g = _mapped(p["f"], scope), _mapped(p["g"], scope)
-    a, b = t.fresh(PART_LETTERS), t.fresh(PART_LETTERS)
-    parts, before, rates = [Part("name", a, f), Part("name", b, g)], [], []
-    for name, of, sub in ((a, f, step.substeps[0]), (b, g, step.substeps[1])):
-        rate, lines, part = _part(sub, name, of, t, scope)
-        rates.append(rate)
-        before += lines
-        parts += [part] if part else []
-    df, dg = rates
-    forms = _forms(_product_form(f, g, df, dg), *_tail(step, scope, tail))
-    return _one_or_three(t, step, scope, say, parts, before, forms)
+def _worked_two_parts(form):
+    """A rule of two named parts f and g (product, quotient): f = ..., g = ...,
+    each part's rate told before the line, then `form(f, g, f', g')`."""
 
+    def told(step, t, scope, say, tail) -> Told:
+        p = dict(step.parts)
+        f, g = _mapped(p["f"], scope), _mapped(p["g"], scope)
+        a, b = t.fresh(PART_LETTERS), t.fresh(PART_LETTERS)
+        parts, before, rates = [Part("name", a, f), Part("name", b, g)], [], []
+        for name, of, sub in ((a, f, step.substeps[0]), (b, g, step.substeps[1])):
+            rate, lines, part = _part(sub, name, of, t, scope)
+            rates.append(rate)
+            before += lines
+            parts += [part] if part else []
+        df, dg = rates
+        forms = _forms(form(f, g, df, dg), *_tail(step, scope, tail))
+        return _one_or_three(t, step, scope, say, parts, before, forms)
 
-def _worked_quotient(step, t, scope, say, tail) -> Told:
-    """Quotient rule, f = ..., g = ...: (f/g)' = (g f' - f g') / g^2."""
-    p = dict(step.parts)
-    f, g = _mapped(p["f"], scope), _mapped(p["g"], scope)
-    a, b = t.fresh(PART_LETTERS), t.fresh(PART_LETTERS)
-    parts, before, rates = [Part("name", a, f), Part("name", b, g)], [], []
-    for name, of, sub in ((a, f, step.substeps[0]), (b, g, step.substeps[1])):
-        rate, lines, part = _part(sub, name, of, t, scope)
-        rates.append(rate)
-        before += lines
-        parts += [part] if part else []
-    df, dg = rates
-    forms = _forms(_quotient_form(f, g, df, dg), *_tail(step, scope, tail))
-    return _one_or_three(t, step, scope, say, parts, before, forms)
+    return told
 
 
 def _product_form(f, g, df, dg) -> sp.Expr:
@@ -742,8 +731,9 @@ def _first_principles(step, t, scope, say, tail) -> Told:
 
 WORKED: dict[str, Narrator] = {
     "chain": _worked_chain,
-    "product": _worked_product,
-    "quotient": _worked_quotient,
+    # (fg)' = f g' + g f' and (f/g)' = (g f' - f g') / g^2
+    "product": _worked_two_parts(_product_form),
+    "quotient": _worked_two_parts(_quotient_form),
     "sum": _worked_sum,
     "difference": _worked_sum,
     "constant_multiple": _worked_constant_multiple,

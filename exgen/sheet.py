@@ -23,7 +23,9 @@ machine. Rejections are logged (logger "exgen.sheet") and never printed.
 
 import contextlib
 import functools
+import itertools
 import logging
+import math
 import os
 import pickle
 import re
@@ -31,6 +33,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
@@ -39,7 +42,7 @@ from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
 from .compose import Domain, Draft, Exercise, choose_domain, edge_on_a_grid, textbook_domain
 from .errors import BudgetExceeded, ExgenError, HangGuard, SheetStarved, UnsupportedExpression
-from .forms import exact_dumps, plain, tex
+from .forms import MAX_ANSWER_LATEX, exact_dumps, plain, tex
 from .narrate import POLICIES, Narration, Subject, checked_key
 from .registry import RULES, to_elementary
 from .rules.basic import FRACTIONAL_EXPONENTS, Sqrt
@@ -64,11 +67,12 @@ SHEET_SECONDS = 300
 # budget). The environment variable changes it (the tests make it tiny).
 HANG_SECONDS = 60.0
 HANG_ENV = "EXGEN_HANG_SECONDS"
-MAX_ANSWER_LATEX = 120
 # Candidates a slot tries before it may repeat an outline (variety is a
 # preference; a sheet that cannot have it still fills).
 RELAX_AFTER = 80
 RELAX_SPREAD = 60
+# Attempts a slot gives each topic of its order before the next (`_topic_of`).
+TOPIC_TURN = 40
 FRIENDLY_MAGNITUDE = 1e8
 
 
@@ -326,6 +330,13 @@ class Taken:
     bare: int = 0
     per_level: Counter = field(default_factory=Counter)  # the sheet's problems at each level
     counts: Counter = field(default_factory=Counter)     # (level, rule applications) kept
+    # Attempts before the same function or shape is allowed, per level: every
+    # topic of a slot's order gets its turn first (an ML hard sheet repeated a
+    # logistic regression's shape while nine other topics were untried).
+    relax: dict = field(default_factory=dict)
+
+    def _strict(self, level: str, attempt: int) -> bool:
+        return attempt < self.relax.get(level, RELAX_AFTER)
 
     def refuses_function(self, draft: "Draft", level: str, attempt: int) -> str | None:
         """A reason the drawn function is refused before it is derived."""
@@ -334,9 +345,9 @@ class Taken:
             return "the function of another version"
         if not draft.at_point and problem_identity(draft) in self.identities:
             return "duplicate of an earlier problem"
-        if attempt < RELAX_AFTER and not draft.at_point and function in self.functions:
+        if self._strict(level, attempt) and not draft.at_point and function in self.functions:
             return "the function of an earlier problem (another variable or order asked)"
-        if attempt < RELAX_AFTER and (draft.shape or shape(draft.expr, draft.components)) in self.shapes:
+        if self._strict(level, attempt) and (draft.shape or shape(draft.expr, draft.components)) in self.shapes:
             return "the same shape as an earlier problem (other numbers only)"
         if not draft.components and is_bare(draft.expr) and (
                 level != "easy" or self.bare >= max(1, self.count // 20)):
@@ -524,7 +535,7 @@ def build_versions(options: SheetOptions, jobs: int = 1) -> tuple[Sheet, ...]:
     slots = _slots(options)
     jobs = min(jobs, len(slots)) if options.versions == 1 and _can_fork() else 1
     guesses = _speculate(options, slots, jobs) if jobs > 1 else {}
-    taken = Taken(options.total, per_level=Counter(slot.level for slot in slots))
+    taken = _apart(options, slots)
     columns: list[list[Problem]] = [[] for _ in letters]
     for slot in slots:
         index, level, order = slot.index, slot.level, slot.order
@@ -716,9 +727,14 @@ def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
     return Guess(None, ATTEMPTS_PER_PROBLEM, tuple(attempts))
 
 
-def _apart(options: SheetOptions) -> "Taken":
+def _apart(options: SheetOptions, slots: tuple[Slot, ...] | None = None) -> "Taken":
     """The state of a sheet with no problem yet: what a search apart from the sheet assumes."""
-    return Taken(options.total, per_level=Counter(slot.level for slot in _slots(options)))
+    slots = _slots(options) if slots is None else slots
+    relax = {}
+    for slot in slots:  # every topic's turn, leaving a turn after it to fill the slot
+        turns = min(ATTEMPTS_PER_PROBLEM - TOPIC_TURN, TOPIC_TURN * len(slot.order))
+        relax[slot.level] = max(relax.get(slot.level, RELAX_AFTER), turns)
+    return Taken(options.total, per_level=Counter(slot.level for slot in slots), relax=relax)
 
 
 def _replay(slot: Slot, attempts: tuple[Attempt, ...], seen: "Taken") -> None:
@@ -858,7 +874,7 @@ def _candidates(options, slot: Slot, seen, exhausted=frozenset(), guess: "Guess 
 
 def _topic_of(slot: Slot, attempt: int) -> Topic:
     # Stay with the planned topic for a while, then move on to the next.
-    return slot.order[(slot.position + attempt // 40) % len(slot.order)]
+    return slot.order[(slot.position + attempt // TOPIC_TURN) % len(slot.order)]
 
 
 def _attempt(options, slot: Slot, attempt: int, chosen: Topic, seen: Taken, facts: dict | None = None):
@@ -1003,6 +1019,10 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     points = sample_points(domain, variables, oracle)
     if not _friendly(expr, variables, points):
         return None, "values too large for a worked example"
+    # (A topic that gives the point, a network's weights, is asked there only: not at the corners,
+    # 2^12 of them for a 2-2-2 network.)
+    if not draft.given and not _tame(problem.answers, variables, domain):
+        return None, "a derivative astronomically large inside the domain"
     verdict = Verdict(True)
     passed = set() if len(problem.trees) > 1 else None  # subtrees the trees share are checked once
     for derivation in problem.trees:
@@ -1076,6 +1096,24 @@ def _friendly(expr: sp.Expr, variables, points) -> bool:
 
     return all(magnitude_at(expr, variables, point, exact_near=FRIENDLY_MAGNITUDE) < FRIENDLY_MAGNITUDE
                for point in points)
+
+
+# The derivative's size at the corners of the sampled interval. A bounded
+# function can hide a wild derivative (sin(cos(e^(x^6))): 1e68 at x = 2.3),
+# which no worked example can show and no numeric check samples reliably.
+TAME_MAGNITUDE = 1e12
+
+
+def _tame(answers, variables, domain) -> bool:
+    from .check import magnitude_at
+
+    low, high = domain.sample_interval
+    corners = [dict(zip(variables, values))
+               for values in itertools.product((mpmath.mpf(low), mpmath.mpf(high)), repeat=len(variables))]
+    # Infinity means undefined at a corner (not overflow: mpmath has no overflow); the oracle judges that.
+    numeric = [a for a in answers if isinstance(a, sp.Expr) and not a.has(AppliedUndef)]
+    return not any(TAME_MAGNITUDE < magnitude_at(a, variables, corner) < math.inf
+                   for a in numeric for corner in corners)
 
 
 def _at_point(problem: Problem, rng, oracle):

@@ -13,6 +13,7 @@ import pytest
 import sympy as sp
 
 from exgen.choices import FALLBACKS, with_choices
+from exgen.forms import MAX_ANSWER_LATEX
 from exgen.mistakes import nodes, variants
 from exgen.pipeline import render_all
 from exgen.registry import RULES, CourseFunction, FunctionRule, Mistake
@@ -144,6 +145,8 @@ def test_the_right_choice_is_the_derivative():
     for document in _sheets(7, count=10):
         for problem in document["problems"]:
             check = problem["check"]
+            # No option longer than an answer may be: it would run off the page (seed 7's first one did).
+            assert all(len(c["latex"]) <= MAX_ANSWER_LATEX for c in problem["choices"]), problem["choices"]
             right = next(c for c in problem["choices"] if c["correct"])
             for (function, w, claimed), expr in zip(_targets(check), _values(right["expr"], check["variables"])):
                 derivative = diff_by(function, w)

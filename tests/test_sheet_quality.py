@@ -264,3 +264,23 @@ def test_no_derivative_edge_on_a_two_place_decimal(topics):
                 # (Finite, if complex: a checker differentiates in complex arithmetic where f is real by chance.)
                 assert not slope.has(sp.zoo, sp.nan, sp.oo, -sp.oo), \
                     (topics, seed, p["number"], expr, point)
+
+
+@pytest.mark.parametrize("text", ["sigmoid(5*exp(2*x) + log(x))", "tanh(log(x))", "softplus(2*log(x) + x)",
+                                  "silu(log(x, 2) - 1)"])
+def test_an_activation_written_with_e_of_a_logarithm_is_a_disguise(text):
+    # sigma(u) = 1/(1 + e^-u): a logarithm among u's terms cancels, and simplify shrinks the function.
+    from exgen.parsing import parse_user_expression
+    from exgen.sheet import disguise
+
+    expr, _ = parse_user_expression(text)
+    assert disguise(expr), text
+
+
+def test_a_domain_sympy_cannot_bound_is_still_stated():
+    # Seed 892's hard chain (CI): bounding cos(e^(3x^5 + sin x)) raised inside SymPy's AccumBounds.
+    from exgen.compose import textbook_domain
+
+    x = sp.Symbol("x", real=True)
+    textbook_domain(sp.tan(sp.exp(3 * x**5 + sp.sin(x))), x)
+    sheet(seed=892, count=3, difficulty="hard", topics=("chain",))

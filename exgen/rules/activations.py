@@ -92,12 +92,16 @@ def _piecewise_rate(below):
 
 RULES.register(FunctionRule(
     name="tanh", title="tanh rule", function=r"\tanh x", derivative=r"1 - \tanh^{2} x",
+    # Written with e^u: a logarithm among its argument's terms cancels (sigma(ln x) = x/(1 + x)).
+    inverses=("ln", "log_k"), inverse_reach="terms",
     text=Text("tanh", "prefix"), head=sp.tanh, rate=lambda u: 1 - sp.tanh(u) ** 2, numeric=Numeric(math.tanh, mpmath.tanh),
     names=(("tanh", sp.tanh),), draw=Draw(build=lambda rng, u: sp.tanh(u), pools=ACTIVATION),
     mistakes=(Mistake("tanh-plus", "tanh' taken as 1 + tanh^2 instead of 1 - tanh^2",
                       lambda step: 1 + sp.tanh(step.wrt) ** 2),)))
 RULES.register(FunctionRule(
     name="sigmoid", title="Sigmoid rule", function=r"\sigma(x) = \frac{1}{1+e^{-x}}",
+    # Written with e^u: a logarithm among its argument's terms cancels (sigma(ln x) = x/(1 + x)).
+    inverses=("ln", "log_k"), inverse_reach="terms",
     derivative=r"\sigma(x)\left(1 - \sigma(x)\right)",
     text=Text("σ", "after"), head=sigmoid, rate=lambda u: sigmoid(u) * (1 - sigmoid(u)), elementary=lambda u: 1 / (1 + sp.exp(-u)),
     numeric=Numeric(_float_sigmoid, _mp_sigmoid), names=(("sigmoid", sigmoid), ("sigma", sigmoid)),
@@ -120,6 +124,8 @@ RULES.register(FunctionRule(
     )))
 RULES.register(FunctionRule(
     name="softplus", title="Softplus rule", function=r"\operatorname{softplus}(x) = \ln\left(1 + e^{x}\right)",
+    # Written with e^u: a logarithm among its argument's terms cancels (sigma(ln x) = x/(1 + x)).
+    inverses=("ln", "log_k"), inverse_reach="terms",
     derivative=r"\sigma(x)", text=Text("softplus", "after"), head=softplus, rate=lambda u: sigmoid(u),
     elementary=lambda u: sp.log(1 + sp.exp(u)),
     numeric=Numeric(_float_softplus, lambda u: mpmath.log(1 + mp_exp(u))),
@@ -152,6 +158,8 @@ RULES.register(FunctionRule(
                       lambda step: sp.Piecewise((sp.exp(step.wrt) - 1, step.wrt <= 0), (1, True))),)))
 RULES.register(FunctionRule(
     name="silu", title="SiLU (swish) rule", function=r"\operatorname{SiLU}(x) = x\,\sigma(x)",
+    # Written with e^u: a logarithm among its argument's terms cancels (sigma(ln x) = x/(1 + x)).
+    inverses=("ln", "log_k"), inverse_reach="terms",
     derivative=r"\sigma(x)\left(1 + x\left(1 - \sigma(x)\right)\right)",
     text=Text("SiLU", "after"), head=SiLU, rate=lambda u: sigmoid(u) * (1 + u * (1 - sigmoid(u))),
     elementary=lambda u: u / (1 + sp.exp(-u)),

@@ -78,7 +78,22 @@ def _activations(rng: random.Random, budget: int):
         return coefficient(rng, 2, 5, signed=False) * make(X)
     if budget == 3:
         return make(coefficient(rng, 2, 5) * X)
-    return make(_kinked_inner(rng) if rule.name in ("leaky_relu", "elu") else compose.inner(rng))
+    # Medium (4-5 rules a student applies): the activation of an inner function
+    # alone is a two-rule chain, so something else is asked with it. A
+    # piecewise activation's or SiLU's derivative is long, so those are added
+    # to a second term; softplus (derivative sigma) is also multiplied by x^2
+    # or given a two-term polynomial inside.
+    linear = _kinked_inner(rng) if rule.name in ("leaky_relu", "elu") else \
+        coefficient(rng, 2, 5) * X + coefficient(rng, 1, 3)
+    shapes = ("sum", "product", "quadratic") if rule.name == "softplus" else ("sum",)
+    shape = pick(rng, shapes)
+    if shape == "product":
+        return X**2 * make(linear)
+    if shape == "quadratic":
+        return make(coefficient(rng, 1, 3, signed=False) * X**2 + coefficient(rng, 1, 5) * X)
+    k = coefficient(rng, 2, 4, signed=False)
+    other = pick(rng, (k * X**2, k * X**3, sp.exp(k * X), sp.sin(k * X), sp.cos(k * X)))
+    return make(linear) + other
 
 
 def _monomial(rng: random.Random, variables) -> sp.Expr:
