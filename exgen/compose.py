@@ -262,14 +262,53 @@ def term(rng: random.Random, budget: int, x: sp.Symbol = X, positive: bool = Fal
         outer = pick(rng, outer_rules(positive=positive))
         inner_budget = budget - 2
         needs = positive or needs_positive(outer)
-        inner_expr = (inner(rng, x, positive=needs) if inner_budget <= 3
-                      else term(rng, inner_budget, x, positive=needs))
-        return apply_outer(rng, outer, inner_expr)
+        for _ in range(REDRAWS):  # an inverse pair (sqrt of a square, ln of e^u) is redrawn here, cheaply
+            inner_expr = (inner(rng, x, positive=needs) if inner_budget <= 3
+                          else term(rng, inner_budget, x, positive=needs))
+            composed = apply_outer(rng, outer, inner_expr)
+            if not disguise(composed):
+                break
+        return composed
     left = rng.randint(1, budget - 2)
     right = budget - 1 - left
     if shape == "sum":
         return term(rng, left, x) + term(rng, right, x)
     return term(rng, left, x) * term(rng, right, x)
+
+
+# Inner functions the composer draws before it keeps a disguised one (the
+# sheet refuses it then, as it refuses one a topic wrote).
+REDRAWS = 3
+
+
+def disguise(expr: sp.Expr) -> str | None:
+    """An inverse pair anywhere in the tree (ln e^u, log_k e^u, e^(k ln x),
+    e^(ln x / u)): a simpler problem in disguise. The registry says which
+    rules undo each other; the pair counts where the inner function is a
+    term or factor of the outer's argument (ln(e^u v) = u + ln v too)."""
+    for node in sp.preorder_traversal(expr):
+        if node.is_Pow and node.exp.is_Integer:
+            rule, argument = RULES["power"], node.base  # (sqrt u)^2 is u
+        else:
+            rule = RULES.function_for(type(node))
+            argument = node.args[rule.argument] if rule is not None else None
+        if rule is None or not rule.inverses:
+            continue
+        terms = sp.Add.make_args(argument) if rule.inverse_reach == "terms" else (argument,)
+        for term in terms:
+            for factor in sp.Mul.make_args(term) if rule.inverse_reach != "direct" else (term,):
+                if factor.is_Pow and factor.base.is_Number and factor.exp.free_symbols:
+                    inner = "exponential"  # a^u
+                elif factor.is_Pow and factor.exp.is_Integer and abs(factor.exp) > 1:
+                    inner = "power"  # sqrt(u^2) is |u|
+                else:
+                    base = factor.base if factor.is_Pow else factor
+                    found = RULES.function_for(type(base))
+                    inner = found.name if found is not None else None
+                if inner in rule.inverses:
+                    return f"{rule.name} of {inner}"
+    return None
+
 
 
 def _critical_parts(expr: sp.Expr):

@@ -40,7 +40,7 @@ from sympy.core.function import AppliedUndef
 from . import __version__, compose
 from .budget import time_budget
 from .check import Verdict, check_contract, check_tree, sample_points
-from .compose import Domain, Draft, Exercise, choose_domain, edge_on_a_grid, textbook_domain
+from .compose import Domain, Draft, Exercise, choose_domain, disguise, edge_on_a_grid, textbook_domain
 from .errors import BudgetExceeded, ExgenError, HangGuard, SheetStarved, UnsupportedExpression
 from .forms import MAX_ANSWER_LATEX, exact_dumps, plain, tex
 from .narrate import POLICIES, Narration, Subject, checked_key
@@ -406,14 +406,22 @@ def problem_identity(draft) -> str:
     return f"{identity(draft.expr, draft.components)} d/d{asked}"
 
 
-_NUMBER = sp.Symbol("K")
-
-
-def shape(expr: sp.Expr, components=()) -> str:
+def shape(expr: sp.Expr, components=()) -> tuple:
     """The tree with every number replaced by K: x^2 sin 3x and x^4 sin 2x
-    are one shape (a parallel version's, not another problem's)."""
-    tree = tuple(to_elementary(c) for _, c in components) if components else to_elementary(expr)
-    return sp.srepr(sp.sympify(tree).replace(lambda a: a.is_Number, lambda a: _NUMBER))
+    are one shape (a parallel version's, not another problem's). Read off the
+    tree as nested tuples: rebuilding it with K in SymPy cost a tenth of the
+    drawing."""
+    if components:
+        return tuple(_skeleton(to_elementary(c)) for _, c in components)
+    return _skeleton(to_elementary(expr))
+
+
+def _skeleton(node) -> tuple | str:
+    if node.is_Number:
+        return "K"
+    if not node.args:
+        return str(node)
+    return (type(node).__name__,) + tuple(_skeleton(a) for a in node.args)
 
 
 def is_bare(expr: sp.Expr) -> bool:
@@ -423,35 +431,6 @@ def is_bare(expr: sp.Expr) -> bool:
     rule = RULES.function_for(type(expr))
     return rule is not None and any(a.is_Symbol for a in expr.args) and all(
         a.is_Symbol or a.is_Number for a in expr.args)
-
-
-def disguise(expr: sp.Expr) -> str | None:
-    """An inverse pair anywhere in the tree (ln e^u, log_k e^u, e^(k ln x),
-    e^(ln x / u)): a simpler problem in disguise. The registry says which
-    rules undo each other; the pair counts where the inner function is a
-    term or factor of the outer's argument (ln(e^u v) = u + ln v too)."""
-    for node in sp.preorder_traversal(expr):
-        if node.is_Pow and node.exp.is_Integer:
-            rule, argument = RULES["power"], node.base  # (sqrt u)^2 is u
-        else:
-            rule = RULES.function_for(type(node))
-            argument = node.args[rule.argument] if rule is not None else None
-        if rule is None or not rule.inverses:
-            continue
-        terms = sp.Add.make_args(argument) if rule.inverse_reach == "terms" else (argument,)
-        for term in terms:
-            for factor in sp.Mul.make_args(term) if rule.inverse_reach != "direct" else (term,):
-                if factor.is_Pow and factor.base.is_Number and factor.exp.free_symbols:
-                    inner = "exponential"  # a^u
-                elif factor.is_Pow and factor.exp.is_Integer and abs(factor.exp) > 1:
-                    inner = "power"  # sqrt(u^2) is |u|
-                else:
-                    base = factor.base if factor.is_Pow else factor
-                    found = RULES.function_for(type(base))
-                    inner = found.name if found is not None else None
-                if inner in rule.inverses:
-                    return f"{rule.name} of {inner}"
-    return None
 
 
 def level_plan(count: int, difficulty: str, topics: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -1066,7 +1045,9 @@ def _shrinks(expr: sp.Expr) -> bool:
     if ops < 5:
         return False
     # Written in SymPy's own functions (sqrt u as u^(1/2)), like terms may merge: 5 sqrt x - 4 x^(1/2) is sqrt x.
-    cheap = [to_elementary(expr), sp.powdenest(sp.powsimp(expr))]
+    cheap = [to_elementary(expr)]
+    if _powers_may_combine(expr):  # powsimp costs a few milliseconds; most functions have nothing for it
+        cheap.append(sp.powdenest(sp.powsimp(expr)))
     if expr.is_rational_function():
         cheap.append(sp.cancel(expr))
     if any(sp.count_ops(c) <= SHRINK * ops for c in cheap):
@@ -1082,6 +1063,21 @@ def _shrinks(expr: sp.Expr) -> bool:
     if not any((other, u) in present for head, u in squared for other in partners[head]):
         return False
     return sp.count_ops(sp.simplify(expr)) <= SHRINK * ops
+
+
+def _powers_may_combine(expr: sp.Expr) -> bool:
+    """Two powers of one base, a power of a power or of a product holding
+    one, or two exponentials: what powsimp and powdenest act on."""
+    bases, exponentials = [], 0
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.exp):
+            exponentials += 1
+        elif node.is_Pow:
+            if node.base.is_Pow or (node.base.is_Mul and any(f.is_Pow or isinstance(f, sp.exp)
+                                                              for f in node.base.args)):
+                return True
+            bases.append(node.base)
+    return exponentials > 1 or len(bases) != len(set(bases))
 
 
 def _tower_height(expr: sp.Expr) -> int:

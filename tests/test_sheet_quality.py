@@ -271,7 +271,7 @@ def test_no_derivative_edge_on_a_two_place_decimal(topics):
 def test_an_activation_written_with_e_of_a_logarithm_is_a_disguise(text):
     # sigma(u) = 1/(1 + e^-u): a logarithm among u's terms cancels, and simplify shrinks the function.
     from exgen.parsing import parse_user_expression
-    from exgen.sheet import disguise
+    from exgen.compose import disguise
 
     expr, _ = parse_user_expression(text)
     assert disguise(expr), text

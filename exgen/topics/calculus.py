@@ -81,7 +81,10 @@ def _sum(rng, budget):
     return compose.term(rng, left) + compose.term(rng, budget - 1 - left) * pick(rng, (1, -1))
 
 
-@topic("product", "Product rule f g, with basic and composed factors", root=("product",))
+# Hard budgets below the default: larger products ran over the printable length
+# of an answer four times in five (measured per 120 candidates; they cost a tidy each).
+@topic("product", "Product rule f g, with basic and composed factors", root=("product",),
+       budgets={"hard": (8, 11)})
 def _product(rng, budget):
     if budget <= 3:
         return compose.power(rng) * compose.leaf(rng)
@@ -100,14 +103,15 @@ _DENOMINATORS = (
 
 
 @topic("quotient", "Quotient rule f/g (denominator non-zero on the stated domain)",
-       levels=("medium", "hard"), root=("quotient",))
+       levels=("medium", "hard"), root=("quotient",), budgets={"hard": (7, 10)})
 def _quotient(rng, budget):
     numerator = compose.term(rng, max(1, budget - 5)) if budget > 6 else pick(
         rng, (lambda: X, lambda: compose.leaf(rng), lambda: _power_term(rng)))()
     return numerator / pick(rng, _DENOMINATORS)(rng)
 
 
-@topic("chain", "Chain rule, two and three levels: f(g(x)), f(g(p(x)))", root=("chain",))
+@topic("chain", "Chain rule, two and three levels: f(g(x)), f(g(p(x)))", root=("chain",),
+       budgets={"hard": (7, 10)})
 def _chain(rng, budget):
     outer = pick(rng, compose.outer_rules())
     positive = needs_positive(outer)
