@@ -35,7 +35,7 @@ from .narrate import DEFAULT_POLICY, Narration
 from .rules import RULES
 from .sheet import Problem, Sheet
 from .steps import Step
-from .worked import Partial, plain_as_built, row_approximation
+from .worked import Partial, choice_decimals, plain_as_built, row_approximation
 from .writers import ROW, answer_rows, json_lines, latex_blocks, latex_equation, width
 
 # The built-in templates are package data (exgen/templates/*.j2), found
@@ -474,6 +474,9 @@ def choice_latex(problem: Problem, answers) -> str:
     """An option printed as the right answer is: one expression, a vector of
     derivatives, or a matrix (a Jacobian or Hessian)."""
     ex = problem.exercise
+    shown = choice_decimals(answers, problem.decimals) if ex.worked is not None else None
+    if shown is not None:  # a worked problem's values, to the places the student works them out to
+        return shown[0] if len(shown) == 1 else r"\left(%s\right)" % ", ".join(shown)
     if len(answers) == 1:
         return tex(answers[0])
     if ex.components or ex.order > 1:

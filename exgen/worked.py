@@ -743,3 +743,21 @@ def _exact(row: Row, worked: Worked) -> sp.Basic:
     if not _close_values(printed, _evaluate(row.value, {})):
         raise AssertionError(f"the exact value of {sp.sstr(row.value)} prints as something else")
     return form
+
+
+# ---------------------------------------------------------------------------
+# Multiple choice
+# ---------------------------------------------------------------------------
+
+# The places a worked problem's options are printed to, if the sheet asks for none.
+CHOICE_PLACES = 4
+
+
+def choice_decimals(answers, decimals: int = 0) -> tuple[str, ...] | None:
+    """A worked problem's option as it is printed: each value to the sheet's
+    decimal places (CHOICE_PLACES without --decimals), as the student finds
+    it by hand; None where an answer holds variables (the gradient x of
+    w^T x is printed as it is)."""
+    if any(not isinstance(a, sp.Basic) or a.free_symbols for a in answers):
+        return None
+    return tuple(approximate(a, decimals or CHOICE_PLACES) for a in answers)
