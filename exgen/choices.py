@@ -199,6 +199,7 @@ def choices_for(problem, count: int, rng, position: int, shorter: int) -> tuple[
     points = sample_points(problem.exercise.domain, problem.exercise.variables, rng, POINTS)
     needed = 1 if problem.values else MIN_POINTS
     right = _Option(answers, None, "", _evaluate(problem, answers, points))
+    longest = max([MAX_ANSWER_LATEX] + [int(1.3 * len(tex(a))) for a in answers])
     accepted: list[_Option] = []
 
     def admit(wrong: tuple, mistake: str, words: str) -> None:
@@ -215,8 +216,9 @@ def choices_for(problem, count: int, rng, position: int, shorter: int) -> tuple[
                         accepted.append(_Option(finished, mistake, words, values))
                     return
             # An option the sheet cannot print on one line is not offered (the
-            # right answer is held to the same length when it is drawn).
-            if all(len(tex(a)) <= MAX_ANSWER_LATEX for a in finished):
+            # right answer is held to the same length when it is drawn; an
+            # exact value at a point may be longer, and its options with it).
+            if all(len(tex(a)) <= longest for a in finished):
                 accepted.append(_Option(finished, mistake, words, values))
 
     for mistake, index, result in _wrong_answers(problem):

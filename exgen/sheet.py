@@ -409,11 +409,11 @@ def problem_identity(draft) -> str:
 def shape(expr: sp.Expr, components=()) -> tuple:
     """The tree with every number replaced by K: x^2 sin 3x and x^4 sin 2x
     are one shape (a parallel version's, not another problem's). Read off the
-    tree as nested tuples: rebuilding it with K in SymPy cost a tenth of the
-    drawing."""
+    tree as nested tuples, in the course's functions (sigma u, not its
+    exponential form): rebuilding it in SymPy cost a tenth of the drawing."""
     if components:
-        return tuple(_skeleton(to_elementary(c)) for _, c in components)
-    return _skeleton(to_elementary(expr))
+        return tuple(_skeleton(c) for _, c in components)
+    return _skeleton(expr)
 
 
 def _skeleton(node) -> tuple | str:

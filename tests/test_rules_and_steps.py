@@ -335,7 +335,8 @@ compositions = st.recursive(_leaves(), _combine, max_leaves=5)
 def test_any_supported_composition_derives_and_every_node_checks(expr):
     expr = sp.sympify(expr)
     tree = solve(expr, X)
-    assert tree.rule_count >= 1
+    # A constant's derivative is no rule a student applies (it is folded into the line that needs it).
+    assert tree.rule_count >= (1 if expr.has(X) else 0)
     assert_tree_independently(tree, spread_points([X]))
 
 
