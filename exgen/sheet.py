@@ -347,7 +347,8 @@ class Taken:
             return "duplicate of an earlier problem"
         if self._strict(level, attempt) and not draft.at_point and function in self.functions:
             return "the function of an earlier problem (another variable or order asked)"
-        if self._strict(level, attempt) and (draft.shape or shape(draft.expr, draft.components)) in self.shapes:
+        if self._strict(level, attempt) and not self.shapes.isdisjoint(
+                shapes(draft.expr, draft.components, draft.shape)):
             return "the same shape as an earlier problem (other numbers only)"
         if not draft.components and is_bare(draft.expr) and (
                 level != "easy" or self.bare >= max(1, self.count // 20)):
@@ -383,7 +384,7 @@ class Taken:
         ex = problem.exercise
         self.identities.add(problem.identity)
         self.functions.add(identity(ex.expr, ex.components))
-        self.shapes.add(ex.shape or shape(ex.expr, ex.components))
+        self.shapes.update(shapes(ex.expr, ex.components, ex.shape))
         self.bare += is_bare(ex.expr) and not ex.components
         self.outlines[problem.outline] += 1
         self.last_outline = problem.outline
@@ -406,14 +407,22 @@ def problem_identity(draft) -> str:
     return f"{identity(draft.expr, draft.components)} d/d{asked}"
 
 
-def shape(expr: sp.Expr, components=()) -> tuple:
-    """The tree with every number replaced by K: x^2 sin 3x and x^4 sin 2x
-    are one shape (a parallel version's, not another problem's). Read off the
-    tree as nested tuples, in the course's functions (sigma u, not its
-    exponential form): rebuilding it in SymPy cost a tenth of the drawing."""
+def shapes(expr: sp.Expr, components=(), own: str = "") -> tuple:
+    """The problem's shapes: its function's tree with every number replaced
+    by K (x^2 sin 3x and x^4 sin 2x are one shape: a parallel version's, not
+    another problem's), and its components' (a loss built in named steps);
+    two problems sharing either have the same shape. In SymPy's own
+    functions, as a reader of sheet.json sees them (sigma(x) is
+    1/(1 + e^(-x)), the shape of sigma(2x)); read off the tree as nested
+    tuples: rebuilding it in SymPy with K cost a tenth of the drawing.
+    `own`: the topic's own shape (a network's layers, activations and loss),
+    where reading the function's would cost more than the problem."""
+    if own:
+        return (("topic", own),)
+    found = (("function", _skeleton(to_elementary(expr))),)
     if components:
-        return tuple(_skeleton(c) for _, c in components)
-    return _skeleton(expr)
+        found += (("components",) + tuple(_skeleton(to_elementary(c)) for _, c in components),)
+    return found
 
 
 def _skeleton(node) -> tuple | str:
@@ -421,7 +430,10 @@ def _skeleton(node) -> tuple | str:
         return "K"
     if not node.args:
         return str(node)
-    return (type(node).__name__,) + tuple(_skeleton(a) for a in node.args)
+    children = tuple(_skeleton(a) for a in node.args)
+    if node.is_Add or node.is_Mul:  # SymPy orders terms by their numbers too: 3w3 + 5w2, 4w3 + 3w2
+        children = tuple(sorted(children, key=repr))
+    return (type(node).__name__,) + children
 
 
 def is_bare(expr: sp.Expr) -> bool:

@@ -24,6 +24,7 @@ import pytest
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from exgen.registry import to_elementary
 from exgen.render import sheet_json
 from exgen.sheet import SheetOptions, build_sheet
 from exgen.topics import TOPICS
@@ -284,3 +285,20 @@ def test_a_domain_sympy_cannot_bound_is_still_stated():
     x = sp.Symbol("x", real=True)
     textbook_domain(sp.tan(sp.exp(3 * x**5 + sp.sin(x))), x)
     sheet(seed=892, count=3, difficulty="hard", topics=("chain",))
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("(w0 + 2*w1 + 3*w2 + 4*w3 - 1)**2", "(w0 + 3*w1 + 5*w2 + 3*w3 + 1)**2", True),  # SymPy orders terms by number
+    ("sigmoid(x)", "sigmoid(2*x)", True),  # 1/(1 + e^(-x)) in sheet.json
+    ("x**2*sin(3*x)", "x**4*sin(2*x)", True),
+    ("x**2*sin(3*x)", "x**2*cos(3*x)", False),
+    ("exp(x) + x", "exp(x)*x", False),
+])
+def test_the_shape_a_reader_of_the_sheet_sees(a, b, same):
+    # The sheet's variety rule against the reading of sheet.json above: what it calls one shape, so does exgen.
+    from exgen.parsing import parse_user_expression
+    from exgen.sheet import shapes
+
+    fa, fb = parse_user_expression(a)[0], parse_user_expression(b)[0]
+    assert (not set(shapes(fa)).isdisjoint(shapes(fb))) == same
+    assert (shape(to_elementary(fa)) == shape(to_elementary(fb))) == same
