@@ -683,9 +683,10 @@ def narration(worked: Worked, policy: str, variables: tuple, name: str, count: i
     worked and full print every row (a worked computation has no folded
     steps to unfold): each section's title, the forward rows under it, each
     backward row with its unit and rules, the derivatives asked boxed where
-    they are found. answers: only those, their last form. Every row was
-    checked by `check_worked` when the problem was accepted; the lines show
-    exactly the rows' forms, so nothing here needs a check of its own."""
+    they are found. answers: only those, each on its own (`_answer`). Every
+    row was checked by `check_worked` when the problem was accepted and the
+    lines show the rows' forms; an answer's exact value, the one form not
+    taken from a row, is checked against the row's value (`_exact`)."""
     from .narrate import POLICIES, Line, Narration
 
     if policy not in POLICIES:
