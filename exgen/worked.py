@@ -761,4 +761,7 @@ def choice_decimals(answers, decimals: int = 0) -> tuple[str, ...] | None:
     w^T x is printed as it is)."""
     if any(not isinstance(a, sp.Basic) or a.free_symbols for a in answers):
         return None
-    return tuple(approximate(a, decimals or CHOICE_PLACES) for a in answers)
+    places = decimals or CHOICE_PLACES
+    # A short exact number as it is (1, -2.7); any other to the places, rounded.
+    return tuple(decimal_text(a) if a.is_Rational and (_places(a) or 0) <= places and _places(a) is not None
+                 else approximate(a, places) for a in answers)
