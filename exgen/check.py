@@ -312,8 +312,16 @@ def higher_derivative_agrees(expr: sp.Expr, wrts: tuple[sp.Symbol, ...], claimed
     return _compared(expr, symbols, fn, claimed_fn, points, wanted)
 
 
-def check_tree(step, points: list[Point]) -> Verdict:
-    """Every node's result must equal the derivative of its expression."""
+def check_tree(step, points: list[Point], passed: set | None = None) -> Verdict:
+    """Every node's result must equal the derivative of its expression.
+
+    `passed`: (node, points) pairs already checked, shared by the trees of
+    one problem (a network's gradients share the backward pass below each
+    unit), so a shared subtree is checked once at the same points."""
+    if passed is not None:
+        key = (id(step), tuple(tuple(point.items()) for point in points))
+        if key in passed:
+            return Verdict(True)
     verdict = derivative_agrees(step.expr, step.wrt, step.result, points)
     if not verdict.ok:
         return Verdict(False, f"{step.rule} step on {sp.sstr(step.expr)}: {verdict.detail}")
@@ -328,9 +336,11 @@ def check_tree(step, points: list[Point]) -> Verdict:
             return Verdict(False, f"{step.rule} step: {left} and {right} differ: {verdict.detail}")
     sub_points = _bound_points(step.bindings, points) if step.bindings else points
     for sub in step.substeps:
-        verdict = check_tree(sub, sub_points)
+        verdict = check_tree(sub, sub_points, passed)
         if not verdict.ok:
             return verdict
+    if passed is not None:
+        passed.add(key)
     return Verdict(True)
 
 

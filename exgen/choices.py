@@ -34,6 +34,7 @@ from .forms import MAX_ANSWER_LATEX, tex, tidy, visible_length
 from .mistakes import variants
 from .registry import to_elementary
 from .seeding import rng_for
+from .worked import choice_decimals
 
 MIN_CHOICES, MAX_CHOICES = 2, 6
 LABELS = "abcdef"
@@ -205,6 +206,15 @@ def choices_for(problem, count: int, rng, position: int, shorter: int) -> tuple[
         values = _evaluate(problem, wrong, points)
         if all(differ(values, other.values, needed) for other in [right] + accepted):
             finished = _finished(problem, wrong)
+            if problem.exercise.worked is not None:
+                # A worked problem's options are printed as decimals (`worked.choice_decimals`):
+                # they must differ as printed, and their length is the decimals'.
+                shown = choice_decimals(finished, problem.decimals)
+                if shown is not None:
+                    if all(shown != choice_decimals(other.answers, problem.decimals)
+                           for other in [right] + accepted):
+                        accepted.append(_Option(finished, mistake, words, values))
+                    return
             # An option the sheet cannot print on one line is not offered (the
             # right answer is held to the same length when it is drawn; an
             # exact value at a point may be longer, and its options with it).

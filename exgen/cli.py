@@ -81,6 +81,8 @@ def cli():
               help="Points per problem, printed beside it, with the total in the header (0: none).")
 @click.option("--rules-table", is_flag=True, help="Print the rule table the sheet uses for students, on the sheet.")
 @click.option("--at-point", is_flag=True, help="Ask for each derivative's exact value at a given point.")
+@click.option("--decimals", default="0", show_default=True,
+              help="Worked keys (backprop, matrix-calculus) also give every value to this many decimal places.")
 @click.option("--choices", default=None,
               help="Multiple choice: N options per problem (2..6), the wrong ones from named mistakes.")
 @click.option("--export", "exports", default=None,
@@ -107,8 +109,8 @@ def cli():
 @click.option("-v", "--verbose", is_flag=True, help="Log rejected candidates to stderr.")
 @click.pass_context
 def make(ctx, config_path, count, seed, difficulty, topics, title, date, versions, shuffle, space, points, rules_table,
-         at_point, choices, exports, variants, key_level, roster, id_column, name_column, out, template_dir, jobs,
-         no_pdf, force, verbose):
+         at_point, decimals, choices, exports, variants, key_level, roster, id_column, name_column, out, template_dir,
+         jobs, no_pdf, force, verbose):
     """Write an exercise sheet, its answer guidebook and sheet.json."""
     from .config import load_config, options_with, replaced
     from .pipeline import make as make_sheets
@@ -124,6 +126,7 @@ def make(ctx, config_path, count, seed, difficulty, topics, title, date, version
         "shuffle": lambda: shuffle, "at_point": lambda: at_point, "key_level": lambda: _key_level(key_level),
         "space": lambda: space.strip(), "points": lambda: _integer("--points", points),
         "rules_table": lambda: rules_table,
+        "decimals": lambda: _integer("--decimals", decimals),
     }
     file_options = load_config(config_path) if config_path is not None else {}
     chosen = {name: value() for name, value in values.items() if name in given or config_path is None}

@@ -107,6 +107,22 @@ class Draft:
     via: tuple = ()  # per answer, a form shown (and checked) between the rules' result and `preferred`
     # 2 or 3: a higher derivative (one variable), or with several `wrt` the Hessian (order 2).
     order: int = 1
+    # The values the problem gives its variables (a network's weights): "at a point" is this point.
+    given: tuple = ()
+    # A key worked at those values by the topic itself (a `worked.Worked`: a
+    # forward pass and a backward pass), checked and printed instead of the trees.
+    worked: object = None
+    # What a reader sees first, where the topic knows better than the first
+    # tree's rules (a network: its layers, activations and loss).
+    outline: tuple = ()
+    # The topic's own "same problem with other numbers" (a network's layers,
+    # activations, loss and labels), where `sheet.shape` of its function would
+    # cost more than the problem (it rebuilds the whole tree).
+    shape: str = ""
+    # () -> the whole Draft: a topic whose trees and key are costly hands the
+    # sheet the function first and builds the rest only once the function is
+    # accepted (not a repeat, not the same shape or outline as the sheets' others).
+    complete: object = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,10 @@ class Exercise:
     # The topic gives the values (logits): the same function at another point is another problem.
     at_point: bool = False
     order: int = 1
+    given: tuple = ()
+    worked: object = None
+    outline: tuple = ()
+    shape: str = ""
     # The domain as printed, where it differs from `domain`'s own statement:
     # the function's whole domain as a textbook writes it (x != 0, x > -1),
     # while `domain` is where the oracle samples (inside it).

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import ExgenError, read_user_text
 from .narrate import POLICIES
-from .sheet import DIFFICULTIES, MAX_COUNT, MAX_POINTS, SPACE, Section, SheetOptions
+from .sheet import DIFFICULTIES, MAX_COUNT, MAX_DECIMALS, MAX_POINTS, SPACE, Section, SheetOptions
 from .topics import GROUPS, TOPICS, expand
 
 EXAMPLE = '''# exgen sheet config: `exgen make --config THIS_FILE`.
@@ -30,6 +30,7 @@ key = "worked"               # the answer key: worked, full (every rule) or answ
 space = "4cm"                # working space below each problem (cm, mm, in, pt, em)
 points = 2                   # points per problem, printed beside it; the total in the header
 rules_table = false          # print the rule table for students on the sheet
+decimals = 0                 # worked keys (backprop, matrix-calculus): values also to 4 places with 4
 
 # Each section has a heading, a count, a difficulty (easy, medium, hard or
 # mixed) and topics (names from `exgen topics`, or the groups calculus, ml).
@@ -56,7 +57,7 @@ points = 5                   # a section's own points per problem
 
 TOP_KEYS = {"title": str, "course": str, "instructor": str, "date": str, "seed": int, "versions": int,
             "shuffle": bool, "at_point": bool, "key": str, "space": str, "points": int, "rules_table": bool,
-            "sections": list}
+            "decimals": int, "sections": list}
 SECTION_KEYS = {"title": str, "count": int, "difficulty": str, "topics": list, "points": int}
 
 
@@ -102,6 +103,8 @@ def load_config(path: Path) -> dict:
     options: dict = {k: v for k, v in data.items() if k != "sections"}
     if "seed" in options and options["seed"] < 0:
         fail(_line_of(text, "seed"), f"seed must be a non-negative integer, got {options['seed']}")
+    if "decimals" in options and not 0 <= options["decimals"] <= MAX_DECIMALS:
+        fail(_line_of(text, "decimals"), f"decimals must be between 0 and {MAX_DECIMALS}, got {options['decimals']}")
     if "space" in options and not SPACE.match(options["space"]):
         fail(_line_of(text, "space"), f"space must be a length such as \"5cm\", \"40mm\" or \"2in\", "
                                       f"got {options['space']!r}")

@@ -66,6 +66,8 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         name = expr.name
         if name in SYMBOL_LATEX:
             return SYMBOL_LATEX[name]
+        if name.startswith("delta_"):  # a unit's delta in a backward pass: delta_o1 is \delta_{o_{1}}
+            return r"\delta_{%s}" % self._print_Symbol(sp.Symbol(name[len("delta_"):]))
         stem = name.rstrip("0123456789")
         if stem in SYMBOL_LATEX and stem != name:
             return r"%s_{%s}" % (SYMBOL_LATEX[stem], name[len(stem):])

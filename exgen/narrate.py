@@ -225,7 +225,8 @@ class Line:
     notation says how the left side names the derivative: "asked" (the
     problem's own question: f'(x), dL/dw_1), "prime" (u'), "leibniz"
     (dL/dy^, with `name`), "gradient" (the gradient of `name`), "bracket"
-    (d/dx [of]). A line with `instances` stands for several derivatives (a
+    (d/dx [of]), "value" (`name` itself: a worked key's z_1, delta_o = dL/do).
+    A line with `instances` stands for several derivatives (a
     general index, or a row of answers): the instances are what is checked
     and what sheet.json lists; its own `forms` (if any) are what is shown.
     """
@@ -243,6 +244,11 @@ class Line:
     instances: tuple["Line", ...] = ()
     final: bool = False  # its last form is a final answer (boxed)
     titled: bool = True  # False: it finishes the rule an earlier line named
+    # A worked key's row (`worked.narration`): the words its phrase says (the
+    # unit and the rules it applies), and its value to the sheet's decimal
+    # places ("-0.0412", or one per entry of a matrix), written after the last form.
+    label: str = ""
+    approx: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -1455,7 +1461,7 @@ def named(line: Line) -> Named:
 # of SymPy expressions and `Named` derivatives, printed joined by " = ").
 Segment = str | tuple
 
-_TITLES = {"evaluate": "", "answer": ""}
+_TITLES = {"evaluate": "", "answer": "", "worked": ""}
 
 
 def title(rule: str) -> str:
@@ -1471,6 +1477,8 @@ def phrase(line: Line) -> tuple[Segment, ...]:
             out.append((symbol, point))
     elif not line.titled:
         return ()
+    elif line.label:  # a worked key's row says what it is in words (worked.narration)
+        return (line.label + ":",)
     else:
         out = [title(line.rule)]
     for part in line.parts:

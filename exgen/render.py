@@ -35,7 +35,8 @@ from .narrate import DEFAULT_POLICY, Narration
 from .rules import RULES
 from .sheet import Problem, Sheet
 from .steps import Step
-from .writers import ROW, answer_rows, json_lines, latex_blocks, width
+from .worked import Partial, choice_decimals, plain_as_built, row_approximation
+from .writers import ROW, answer_rows, json_lines, latex_blocks, latex_equation, width
 
 # The built-in templates are package data (exgen/templates/*.j2), found
 # through importlib.resources: a wheel, a pipx install or a zip has them as
@@ -201,6 +202,15 @@ def _answers(narration: Narration, asked) -> list[str]:
     return out
 
 
+def _worked_questions(problem: Problem) -> str:
+    """What a worked problem asks (z_1, h_1, L, dL/dw_11, ...), and the
+    decimal places its values are given to where the sheet asks for them."""
+    worked = problem.exercise.worked
+    places = r" \text{ (every value to %d decimal places)}" % problem.decimals if problem.decimals and any(
+        row_approximation(row, problem.decimals) for row in worked.rows) else ""
+    return r", \allowbreak ".join(tex(a) for a in worked.asked) + places
+
+
 def problem_context(problem: Problem, level: str = DEFAULT_POLICY) -> dict:
     ex = problem.exercise
     asked = _asker(problem)
@@ -216,7 +226,7 @@ def problem_context(problem: Problem, level: str = DEFAULT_POLICY) -> dict:
         "prompt_break": width(prompt(ex)) + width(ex.note) + HEADING_WIDTH > ROW,
         "domain": ex.statement,
         "note": ex.note,
-        "questions": _questions(ex, problem),
+        "questions": _questions(ex, problem) if ex.worked is None else _worked_questions(problem),
         "blocks": latex_blocks(narration, asked) if level != "answers" else [],
         "answers": _answers(narration, asked),
         **choices_context(problem),
@@ -315,11 +325,12 @@ def _d(wrt: sp.Symbol, partial: bool) -> str:
     return r"\frac{d}{d%s}" % tex(wrt)
 
 
-def step_json(step: Step, partial: bool = False, bound: frozenset = frozenset()) -> dict:
+def step_json(step: Step, partial: bool = False, bound: frozenset = frozenset(), latex: bool = True) -> dict:
     """One node and its substeps (sheet.json `steps`). With several variables
     the problem's derivatives are partial; a chain rule's own variable u
     (`bound` below its node) is a one-variable outer function, so d/du
-    stays ordinary."""
+    stays ordinary. Without `latex` (a worked key's trees, whose key is its
+    rows) no node has "latex"."""
     inner_bound = bound | {symbol for symbol, _ in step.bindings} if step.rule == "chain" else bound
     paths = len(step.bindings) if step.rule == "multivariable_chain" else 0
     return {
@@ -327,15 +338,79 @@ def step_json(step: Step, partial: bool = False, bound: frozenset = frozenset())
         "wrt": step.wrt.name,
         "expr": plain(step.expr),
         "result": plain(step.result),
-        "latex": r"%s\left[%s\right] = %s" % (_d(step.wrt, partial and step.wrt not in bound),
-                                                tex(step.expr), tex(step.result)),
-        "substeps": [step_json(s, partial or position < paths, inner_bound)
+        **({"latex": r"%s\left[%s\right] = %s" % (_d(step.wrt, partial and step.wrt not in bound),
+                                                   tex(step.expr), tex(step.result))} if latex else {}),
+        "substeps": [step_json(s, partial or position < paths, inner_bound, latex)
                      for position, s in enumerate(step.substeps)],
     }
 
 
+def worked_json(p: Problem, narration: Narration) -> list[dict]:
+    """A worked key's rows as printed at its level: what each states, its
+    forms (LaTeX), its exact value (a check string), its value to the
+    sheet's decimal places."""
+    rows = [row for _, section in p.exercise.worked.sections for row in section]
+    if narration.policy == "answers":
+        rows = [row for row in rows if row.role == "gradient"]
+    lines = [line for line in narration.lines if line.name is not None]  # not the sections' titles
+    out = []
+    for row, line in zip(rows, lines):
+        entry = {"role": row.role, "text": line.label, "latex": latex_equation(line),
+                 "value": plain_as_built(row.value)}
+        if row.name is not None:
+            entry["name"] = row.name.name
+        if line.approx:
+            entry["approx"] = list(line.approx) if isinstance(row.value, sp.MatrixBase) else line.approx[0]
+        out.append(entry)
+    return out
+
+
+def _worked_lines(p: Problem, level: str) -> list[dict]:
+    """sheet.json `lines` of a worked problem: per derivative asked, its
+    answer as a line a checker confirms without exgen (the derivative of the
+    check's function, at the given point where there is one). The rows that
+    lead to it are in `worked`."""
+    check = p.check
+    answers = check["answer"] if isinstance(check["answer"], list) else [check["answer"]]
+    wrts = check["wrt"] if isinstance(check["wrt"], list) else [check["wrt"]]
+    finals = [line for line in p.key(level).lines if line.final]
+    lines = []
+    for w, answer in zip(wrts, answers):
+        # The boxed line that answers it: dL/dw's own, or the one gradient of every w_k.
+        said = [line for line in finals if isinstance(line.name, Partial) and line.name.args[1].name == w]
+        said = said or (finals if len(finals) == 1 else [])
+        line = {"rule": "answer", "text": said[0].label if said else "",
+                "latex": latex_equation(said[0]) if said else "", "of": check["expr"], "wrt": w, "forms": [answer]}
+        if "at" in check:
+            line["at"] = check["at"]
+        lines.append([line])
+    return lines
+
+
 def problem_json(p: Problem, level: str = DEFAULT_POLICY) -> dict:
     single = len(p.exercise.wrt) == 1 and not p.exercise.components
+    if p.exercise.worked is not None:
+        narration = p.key(level)
+        answers = [tex(line.forms[-1]) if line.forms else latex_equation(line)
+                   for line in narration.lines if line.final]
+        trees = [step_json(d, len(p.exercise.variables) > 1, latex=False) for d in p.derivations]
+        lines = _worked_lines(p, level)
+        return {
+            "number": p.number,
+            **({"section": p.section} if p.section else {}),
+            "topic": p.exercise.topic,
+            "rules": list(p.rules_used),
+            "difficulty": {"level": p.level, "steps": p.steps},
+            "domain": p.exercise.statement or "all real numbers",
+            "prompt_latex": prompt(p.exercise),
+            "answer_latex": answers[0] if len(answers) == 1 else answers,
+            "check": p.check,
+            "key": level,
+            "lines": lines[0] if single else lines,
+            "worked": worked_json(p, narration),
+            "steps": trees[0] if single else trees,
+            **({"choices": choices_json(p)} if p.choices else {}),
+        }
     answers = [tex(a) for a in (p.values or p.answers)]
     trees = [step_json(d, len(p.exercise.variables) > 1) for d in p.derivations]
     # A higher derivative: `steps` is each derivative's last stage (d/dx of the
@@ -399,6 +474,9 @@ def choice_latex(problem: Problem, answers) -> str:
     """An option printed as the right answer is: one expression, a vector of
     derivatives, or a matrix (a Jacobian or Hessian)."""
     ex = problem.exercise
+    shown = choice_decimals(answers, problem.decimals) if ex.worked is not None else None
+    if shown is not None:  # a worked problem's values, to the places the student works them out to
+        return shown[0] if len(shown) == 1 else r"\left(%s\right)" % ", ".join(shown)
     if len(answers) == 1:
         return tex(answers[0])
     if ex.components or ex.order > 1:

@@ -47,14 +47,17 @@ from .narrate import POLICIES, Narration, Subject, checked_key
 from .registry import RULES, to_elementary
 from .rules.basic import FRACTIONAL_EXPONENTS, Sqrt
 from .seeding import rng_for, short_code
-from .steps import Step, derive, finish, stages
+from .steps import Step, derive, finish, shared_rule_count, stages
 from .topics import LEVELS, TOPICS, Topic
+from .worked import check_worked, plain_as_built
+from .worked import narration as worked_narration
 
 log = logging.getLogger("exgen.sheet")
 
 DIFFICULTIES = tuple(LEVELS) + ("mixed",)
 MAX_COUNT = 200
 MAX_VERSIONS = 26
+MAX_DECIMALS = 10
 ATTEMPTS_PER_PARALLEL = 60
 ATTEMPTS_PER_PROBLEM = 400
 SHEET_SECONDS = 300
@@ -102,6 +105,8 @@ class SheetOptions:
     # Per-student sheets extend the seed with the student's id: (seed, "student", id).
     student: str = ""
     student_name: str = ""
+    # Worked keys (backprop, matrix calculus) also give each value to this many decimal places.
+    decimals: int = 0
     # Multiple choice and exports (exgen/choices.py, exgen/export/): options per
     # problem (0: none), parallel variants per problem slot, export formats.
     choices: int = 0
@@ -139,6 +144,8 @@ class SheetOptions:
             parts = [__version__, self.count, self.key, self.difficulty, ",".join(self.topics)]
         if self.at_point:
             parts.append("at-point")
+        if self.decimals:
+            parts.append(f"decimals-{self.decimals}")
         if self.versions > 1:
             parts += ["versions", self.versions, "shuffle" if self.shuffle else ""]
         if self.choices:
@@ -159,6 +166,7 @@ class Problem:
     values: tuple[sp.Expr, ...] = ()
     section: str = ""
     points: int = 0  # printed beside it on the handout (0: none)
+    decimals: int = 0  # a worked key (backprop, matrix calculus) also gives its values to this many places
     # A higher derivative: per target, the derivations of its earlier stages
     # (f' for f''), each tidied; `derivations` differentiate the last of them.
     earlier: tuple[tuple[Step, ...], ...] = ()
@@ -183,13 +191,16 @@ class Problem:
     def draft(self) -> Draft:
         """What the sheet's rules of variety read of the problem (see `Taken`)."""
         ex = self.exercise
-        return Draft(ex.expr, wrt=ex.wrt, components=ex.components, at_point=ex.at_point, order=ex.order)
+        return Draft(ex.expr, wrt=ex.wrt, components=ex.components, at_point=ex.at_point, order=ex.order,
+                     shape=ex.shape)
 
     @property
     def outline(self) -> tuple[str, ...]:
         """The rules a reader sees first: the core rule after constant
         multiples, and for a chain its outer function and the inner's core
-        (cos 2x and cos 3x share ("chain", "cos", "linear"))."""
+        (cos 2x and cos 3x share ("chain", "cos", "linear")); or the topic's own."""
+        if self.exercise.outline:
+            return self.exercise.outline
         core = _core(self.derivation)
         if core.rule != "chain":
             return (core.rule,)
@@ -227,6 +238,12 @@ class Problem:
 
     def key(self, level: str) -> Narration:
         """Its key at `level`, every line checked (each level narrated once)."""
+        if level not in self._keys and self.exercise.worked is not None:
+            # A worked computation (`worked.py`): its rows, every one checked
+            # by `check_worked` when the problem was accepted, as lines.
+            ex = self.exercise
+            self._keys[level] = worked_narration(ex.worked, level, ex.variables, self.subject.name,
+                                                 len(ex.worked.answers), self.decimals)
         if level not in self._keys:
             points = sample_points(self.exercise.domain, self.exercise.variables,
                                    rng_for("key", self.identity))
@@ -247,6 +264,8 @@ class Problem:
 
     @property
     def steps(self) -> int:
+        if self.exercise.worked is not None:  # worked once, gradients read off it (`worked.py`)
+            return shared_rule_count(self.trees)
         return sum(d.rule_count for d in self.trees)
 
     @property
@@ -258,7 +277,10 @@ class Problem:
         """The sheet.json `check` object: plain SymPy strings, real symbols."""
         ex = self.exercise
         single = len(ex.wrt) == 1 and not ex.components
-        answers = [plain(a) for a in (self.values or self.answers)]
+        # A worked key's values are exact numbers built as written: printed in that order
+        # (ordering the terms of a number evaluates every one of them).
+        printed = plain_as_built if ex.worked is not None and self.values else plain
+        answers = [printed(a) for a in (self.values or self.answers)]
         check = {
             "variables": [v.name for v in ex.variables],
             "expr": plain(ex.expr),
@@ -325,7 +347,8 @@ class Taken:
             return "duplicate of an earlier problem"
         if self._strict(level, attempt) and not draft.at_point and function in self.functions:
             return "the function of an earlier problem (another variable or order asked)"
-        if self._strict(level, attempt) and not self.shapes.isdisjoint(shapes(draft.expr, draft.components)):
+        if self._strict(level, attempt) and not self.shapes.isdisjoint(
+                shapes(draft.expr, draft.components, draft.shape)):
             return "the same shape as an earlier problem (other numbers only)"
         if not draft.components and is_bare(draft.expr) and (
                 level != "easy" or self.bare >= max(1, self.count // 20)):
@@ -361,7 +384,7 @@ class Taken:
         ex = problem.exercise
         self.identities.add(problem.identity)
         self.functions.add(identity(ex.expr, ex.components))
-        self.shapes.update(shapes(ex.expr, ex.components))
+        self.shapes.update(shapes(ex.expr, ex.components, ex.shape))
         self.bare += is_bare(ex.expr) and not ex.components
         self.outlines[problem.outline] += 1
         self.last_outline = problem.outline
@@ -384,14 +407,18 @@ def problem_identity(draft) -> str:
     return f"{identity(draft.expr, draft.components)} d/d{asked}"
 
 
-def shapes(expr: sp.Expr, components=()) -> tuple:
+def shapes(expr: sp.Expr, components=(), own: str = "") -> tuple:
     """The problem's shapes: its function's tree with every number replaced
     by K (x^2 sin 3x and x^4 sin 2x are one shape: a parallel version's, not
     another problem's), and its components' (a loss built in named steps);
     two problems sharing either have the same shape. In SymPy's own
     functions, as a reader of sheet.json sees them (sigma(x) is
     1/(1 + e^(-x)), the shape of sigma(2x)); read off the tree as nested
-    tuples: rebuilding it in SymPy with K cost a tenth of the drawing."""
+    tuples: rebuilding it in SymPy with K cost a tenth of the drawing.
+    `own`: the topic's own shape (a network's layers, activations and loss),
+    where reading the function's would cost more than the problem."""
+    if own:
+        return (("topic", own),)
     found = (("function", _skeleton(to_elementary(expr))),)
     if components:
         found += (("components",) + tuple(_skeleton(to_elementary(c)) for _, c in components),)
@@ -456,6 +483,8 @@ def validate(options: SheetOptions) -> None:
         raise ExgenError(f"unknown key level {options.key_level!r}; use one of {', '.join(POLICIES)}")
     if options.shuffle and options.versions < 2:
         raise ExgenError("--shuffle permutes versions B, C, ...; give --versions 2 or more")
+    if not 0 <= options.decimals <= MAX_DECIMALS:
+        raise ExgenError(f"--decimals must be between 0 and {MAX_DECIMALS}, got {options.decimals}")
     for part in options.parts:
         where = f"section {part.title!r}: " if part.title else ""
         if part.count < 1:
@@ -525,7 +554,8 @@ def build_versions(options: SheetOptions, jobs: int = 1) -> tuple[Sheet, ...]:
         for column, problem in zip(columns, row):
             if options.versions > 1:  # no function twice across versions, whatever is asked of it
                 taken.strict.add(identity(problem.exercise.expr, problem.exercise.components))
-            column.append(replace(problem, section=slot.section, points=points_of(options, slot.part)))
+            column.append(replace(problem, section=slot.section, points=points_of(options, slot.part),
+                                  decimals=options.decimals))
     sheets = []
     for letter, column in zip(letters, columns):
         if options.shuffle and letter != "A":
@@ -913,7 +943,7 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     evaluated = at_point or draft.at_point
     if signature is None:
         facts["draft"] = Draft(expr, wrt=draft.wrt, components=draft.components, at_point=draft.at_point,
-                               order=draft.order)  # what `Taken` reads, without the topic's trees
+                               order=draft.order, shape=draft.shape)  # what `Taken` reads, without the topic's trees
         reason = seen.refuses_function(draft, level, attempt)
     else:  # a parallel version: the same shape by design
         reason = "the function of another version" if identity(expr, draft.components) in seen.strict else None
@@ -924,6 +954,13 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
         return None, f"a simpler problem in disguise ({pair})"
     if _tower_height(expr) > 2:
         return None, "an exponential tower (e^e^e^x): astronomically large, no friendly example"
+    if draft.outline and signature is None:
+        facts["outline"] = draft.outline
+        reason = seen.refuses_outline(draft.outline, attempt)
+        if reason:
+            return None, reason
+    if draft.complete is not None:  # the function is accepted: now its trees and key
+        draft = draft.complete()
     variables = tuple(sorted(expr.free_symbols | set(draft.wrt), key=lambda v: v.name))
     domain = draft.domain or choose_domain(expr, variables)
     if domain is None:
@@ -937,7 +974,8 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     except UnsupportedExpression as exc:
         return None, str(exc)
     exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt,
-                        draft.components, draft.point_values, draft.at_point, draft.order)
+                        draft.components, draft.point_values, draft.at_point, draft.order, draft.given, draft.worked,
+                        draft.outline, draft.shape)
     # The rule filters read the trees before tidying (tidying, the costly part,
     # only puts an uncounted "simplify" node on top, which `signature`,
     # `steps`, `rules_used` and `_core_rule` all skip), so most rejected
@@ -965,20 +1003,28 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     if level != "easy" and not draft.prompt and not any(a.free_symbols for a in problem.answers):
         return None, "constant derivative"
     shown = draft.prompt or tex(expr)
-    if any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers) or len(shown) > 2 * MAX_ANSWER_LATEX:
+    # A worked key prints its own rows (the topic keeps them short), not the trees' results.
+    if draft.worked is None and (any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers)
+                                 or len(shown) > 2 * MAX_ANSWER_LATEX):
         return None, "too long to print"
     points = sample_points(domain, variables, oracle)
     if not _friendly(expr, variables, points):
         return None, "values too large for a worked example"
-    if not _tame(problem.answers, variables, domain):
+    # (A topic that gives the point, a network's weights, is asked there only: not at the corners,
+    # 2^12 of them for a 2-2-2 network.)
+    if not draft.given and not _tame(problem.answers, variables, domain):
         return None, "a derivative astronomically large inside the domain"
     verdict = Verdict(True)
+    passed = set() if len(problem.trees) > 1 else None  # subtrees the trees share are checked once
     for derivation in problem.trees:
-        verdict = check_tree(derivation, points)
+        verdict = check_tree(derivation, points, passed)
         if not verdict.ok:
             break
-    if verdict.ok:
+    # With a point the topic gives, sheet.json's contract is the one at that point (`_at_point`).
+    if verdict.ok and not draft.given:
         verdict = check_contract(problem.check, domain, oracle)
+    if verdict.ok and draft.worked is not None:
+        verdict = check_worked(draft.worked, variables, domain, oracle)
     if not verdict.ok:
         log.info("dropped a candidate that failed the independent check: %s", verdict.detail)
         return None, f"failed the check: {verdict.detail}"
@@ -1085,6 +1131,16 @@ def _at_point(problem: Problem, rng, oracle):
     ex = problem.exercise
     if ex.expr.atoms(AppliedUndef):
         return problem, ""  # a general rule (any f, g) has no value at a point; it stays general
+    if ex.given:
+        # The topic gives the point (a network's weights) and, with a worked key, the values there.
+        at = tuple(ex.given)
+        point = dict(at)
+        values = (ex.worked.answers if ex.worked is not None
+                  else tuple(tidy_value(to_elementary(a).xreplace(point)) for a in problem.answers))
+        evaluated = replace(problem, at=at, values=values)
+        if check_contract(evaluated.check, ex.domain, oracle).ok:  # with "at", no random draw
+            return evaluated, ""
+        return None, "a value at the given point fails the check"
     choices = ex.point_values or ex.domain.friendly_points
     for _ in range(8):
         at = tuple((v, sp.sympify(compose.pick(rng, _LABELS if _is_label(v) else choices)))

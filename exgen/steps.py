@@ -75,16 +75,31 @@ def _linear(step: "Step") -> bool:
     return False
 
 
-def _applications(step: "Step", top: bool = False) -> int:
+def _applications(step: "Step", top: bool = False, seen: set | None = None) -> int:
+    if seen is not None and step.substeps:
+        # Trees that share a derivation (a network's gradients share the
+        # backward pass below each unit): the student writes it once.
+        key = (step.rule, step.expr, step.wrt, step.result)
+        if key in seen:
+            return 0
+        seen.add(key)
     if not RULES[step.rule].counted:
-        return sum(_applications(s, top) for s in step.substeps)
+        return sum(_applications(s, top, seen) for s in step.substeps)
     if step.rule == "constant":
         return 0
     if _linear(step):
         return 1 if top else 0
     if step.rule == "constant_multiple":
-        return _applications(step.substeps[0], top)
-    return 1 + sum(_applications(s) for s in step.substeps)
+        return _applications(step.substeps[0], top, seen)
+    return 1 + sum(_applications(s, False, seen) for s in step.substeps)
+
+
+def shared_rule_count(trees) -> int:
+    """Rule applications of several trees (see `Step.rule_count`), a
+    derivation they share counted once: what a student writes who works the
+    backward pass once and reads each gradient off it."""
+    seen: set = set()
+    return sum(_applications(tree, True, seen) for tree in trees)
 
 
 @dataclass(frozen=True)

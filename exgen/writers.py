@@ -109,7 +109,7 @@ def width(latex: str) -> float:
 # ---------------------------------------------------------------------------
 
 _TOKENS = re.compile(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\left[(\[.|]|\\right[)\].|]|\\left\\\{|\\right\\\}|[{}]"
-                     r"| \+ | - | \\cdot | (?=[\\A-Za-z0-9(])")
+                     r"| \+ | - | \\cdot | (?=[\\A-Za-z0-9(])(?!\\approx)")
 # A command with its sub- and superscripts (\ln^{2}, \log_{2}): what follows is its argument.
 _COMMAND_BEFORE = re.compile(r"\\[A-Za-z]+(?:[_^](?:\{[^{}]*\}|[A-Za-z0-9]))*$")
 
@@ -191,6 +191,8 @@ Asked = Callable[[int, tuple], str]
 def latex_named(said: Named, asked: Asked | None = None) -> str:
     """How the key names a derivative, in LaTeX."""
     d = r"\partial " if said.partial else "d"
+    if said.notation == "value":
+        return tex(said.name)
     if said.notation == "asked" and asked is not None:
         return asked(said.target, said.at)
     if said.notation == "prime" and said.name is not None and not said.partial:
@@ -222,7 +224,11 @@ def latex_line(line: Line, asked: Asked) -> dict:
     if line.instances and not line.forms:
         return {"phrase": said, "rows": _answers_rows(line, asked)}
     if not line.forms:
-        return {"phrase": said, "rows": []}
+        rows = []
+        if line.approx:  # a worked answer too long to print exactly
+            approx = _with_approx(line, "").strip()
+            rows = [{"left": _latex_lhs(line, asked), "right": r"\boxed{%s}" % approx if line.final else approx}]
+        return {"phrase": said, "rows": rows}
     lhs = _latex_lhs(line, asked)
     rows = []
     room = ROW - width(lhs) - 3
@@ -231,14 +237,33 @@ def latex_line(line: Line, asked: Asked) -> dict:
         # its left edge (in the left column it would push them off the page).
         rows.append({"left": "", "right": lhs})
         lhs, room = "", ROW - 6
+    if line.notation == "value" and len(line.forms) > 1:
+        # A worked key's row (a forward value, a delta) on one line where it fits: z = w x + b = 0.5 + 1 = 1.5.
+        printed = [tex(form) for form in line.forms]
+        printed[-1] = _with_approx(line, printed[-1])
+        if line.final:
+            printed[-1] = r"\boxed{%s}" % printed[-1]
+        one = " = ".join(printed)
+        if width(one) <= room:
+            return {"phrase": said, "rows": rows + [{"left": lhs, "right": "= " + one}]}
     for n, form in enumerate(line.forms):
-        pieces = broken(tex(form), room)
+        pieces = broken(_with_approx(line, tex(form)) if n == len(line.forms) - 1 else tex(form), room)
         if n == len(line.forms) - 1 and line.final:
             pieces = [_boxed(pieces)]
         rows.append({"left": lhs if not rows else "", "right": "= " + pieces[0]})
         rows += [{"left": "", "right": r"\quad " + piece} for piece in pieces[1:]]
         room = ROW - 6
     return {"phrase": said, "rows": rows}
+
+
+def _with_approx(line: Line, printed: str) -> str:
+    """The last form, and the value to the sheet's decimal places after it
+    (a worked key with --decimals)."""
+    if not line.approx:
+        return printed
+    if len(line.approx) == 1:
+        return r"%s \approx %s" % (printed, line.approx[0])
+    return r"%s \approx \begin{bmatrix} %s \end{bmatrix}" % (printed, r" \\ ".join(line.approx))
 
 
 def _boxed(pieces: list[str]) -> str:
@@ -278,12 +303,14 @@ def answer_rows(line: Line, asked: Asked, room: float = ROW * 0.8) -> list[str]:
     derivative = its last form, broken where it is too wide."""
     if line.instances and not line.forms:
         said = [(latex_named(named(i), asked), tex(i.forms[-1])) for i in line.instances]
+    elif not line.forms:  # a worked answer too long to print exactly: its value to some places
+        said = [(_latex_lhs(line, asked), None)]
     else:
-        said = [(_latex_lhs(line, asked), tex(line.forms[-1]))]
+        said = [(_latex_lhs(line, asked), _with_approx(line, tex(line.forms[-1])))]
     defined = [r"%s = %s" % (tex(p.name), tex(p.expr)) for p in line.parts if p.role == "define"]
     rows = []
     for lhs, shown in said:
-        pieces = broken("%s = %s" % (lhs, shown), room, room - 4)
+        pieces = broken("%s = %s" % (lhs, shown) if shown is not None else _with_approx(line, lhs), room, room - 4)
         rows += [pieces[0]] + [r"\quad " + piece for piece in pieces[1:]]
     return rows + [r"\text{with } " + d for d in defined]
 
@@ -306,6 +333,8 @@ def text_named(said: Named, variables: tuple, function: str = "f", asked=None) -
             return f"f'({point or text(said.wrt)})"
         d = "∂" if len(variables) > 1 else "d"
         return f"{d}{function}/{d}{text(said.wrt)}" + (f" at ({point})" if point else "")
+    if said.notation == "value":
+        return name
     if said.notation == "prime" and name and not said.partial:
         return name + "'"
     if said.notation in ("leibniz", "prime") and name:
@@ -389,7 +418,7 @@ def json_line(line: Line, narration: Narration, asked: Asked | None = None) -> d
     out = {
         "rule": line.rule,
         "text": text_phrase(line, narration.variables, narration.name),
-        "latex": _latex_equation(line, asked),
+        "latex": latex_equation(line, asked),
         "of": plain(narration.back(line.of, keep)),
         "wrt": line.wrt.name if isinstance(line.wrt, sp.Symbol) else str(line.wrt),
         # Each form's value (shown products multiplied out): the strings the
@@ -402,11 +431,16 @@ def json_line(line: Line, narration: Narration, asked: Asked | None = None) -> d
     return out
 
 
-def _latex_equation(line: Line, asked: Asked | None) -> str:
+def latex_equation(line: Line, asked: Asked | None = None) -> str:
+    """The line as one equation: left side = each form (and its value to the
+    sheet's decimal places, where it has one)."""
     if not line.forms:
-        return ""
+        return _with_approx(line, latex_named(named(line), asked)) if line.approx else ""
     lhs = latex_named(named(line), asked)
-    return " = ".join([lhs] + [tex(form) for form in line.forms])
+    forms = [tex(form) for form in line.forms]
+    forms[-1] = _with_approx(line, forms[-1])
+    return " = ".join([lhs] + forms)
+
 
 
 def json_lines(narration: Narration, target: int, asked: Asked | None = None) -> list[dict]:

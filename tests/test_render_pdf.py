@@ -164,9 +164,12 @@ def test_guidebook_pdf_has_a_worked_boxed_answer_per_problem(seed7):
     for block, problem in zip(blocks, doc["problems"]):
         # Each answer boxed once: one box for one derivative; several found at
         # sight box each, a gradient or a matrix at a point is one box.
-        boxes = block.count(r"\boxed{")
-        assert 1 <= boxes <= len(answers_of(problem)), problem["number"]
-        if len(answers_of(problem)) == 1:
+        # (A Hessian's check answer is one matrix: its entries are the derivatives found.)
+        boxes, check = block.count(r"\boxed{"), problem["check"]
+        found = len(check["wrt"]) ** 2 if check.get("order", 1) > 1 and isinstance(check["wrt"], list) \
+            else len(answers_of(problem))
+        assert 1 <= boxes <= found, problem["number"]
+        if found == 1:
             assert boxes == 1, problem["number"]
     # The opening table lists every rule the sheet uses.
     squashed = squash(text)

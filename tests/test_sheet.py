@@ -80,19 +80,27 @@ def _linear(node) -> bool:
     return node["rule"] in ("constant_multiple", "sum", "difference") and all(_linear(n) for n in node["substeps"])
 
 
-def applications(node, top=False) -> int:
+def applications(node, top=False, seen=None) -> int:
     """Rule applications as the README counts them, from sheet.json's tree:
     a constant factor carried along, a constant no application, a linear part
-    inside another rule read at sight, a linear function alone one rule."""
+    inside another rule read at sight, a linear function alone one rule.
+    With `seen` (a worked problem's trees, which share the backward pass
+    below each unit), a derivation already counted in another tree is not
+    counted again."""
+    if seen is not None and node["substeps"]:
+        key = (node["rule"], node["wrt"], node["expr"], node["result"])
+        if key in seen:
+            return 0
+        seen.add(key)
     if not RULES[node["rule"]].counted:
-        return sum(applications(n, top) for n in node["substeps"])
+        return sum(applications(n, top, seen) for n in node["substeps"])
     if node["rule"] == "constant":
         return 0
     if _linear(node):
         return 1 if top else 0
     if node["rule"] == "constant_multiple":
-        return applications(node["substeps"][0], top)
-    return 1 + sum(applications(n) for n in node["substeps"])
+        return applications(node["substeps"][0], top, seen)
+    return 1 + sum(applications(n, False, seen) for n in node["substeps"])
 
 
 def json_nodes(node):
@@ -146,7 +154,8 @@ def test_every_problem_is_measured_inside_its_level():
             earlier = {(t["expr"], t["wrt"]): t for stage in as_list(p.get("earlier_steps", []))
                        for t in as_list(stage)}
             trees = as_list(p["steps"]) + list(earlier.values())
-            assert steps == sum(applications(tree, top=True) for tree in trees), (seed, difficulty, p["number"])
+            seen = set() if "worked" in p else None
+            assert steps == sum(applications(tree, True, seen) for tree in trees), (seed, difficulty, p["number"])
             counted = [n["rule"] for tree in trees for n in json_nodes(tree) if RULES[n["rule"]].counted]
             assert set(p["rules"]) == set(counted)
 

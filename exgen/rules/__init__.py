@@ -10,4 +10,4 @@ oracle, reader, printers and rule table find it in the registry.
 """
 
 from ..registry import RULES, CourseFunction, FunctionRule, Rule, to_elementary  # noqa: F401
-from . import basic, combination, exponentials, logarithms, trig, inverse_trig, activations, vectors  # noqa: F401,E402
+from . import basic, combination, exponentials, logarithms, trig, inverse_trig, activations, vectors, losses  # noqa: F401,E402

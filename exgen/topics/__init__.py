@@ -78,7 +78,7 @@ def topic(name: str, description: str, levels: tuple[str, ...] = ALL_LEVELS,
     return register
 
 
-from . import calculus, ml  # noqa: E402,F401  (registration order = listing order)
+from . import calculus, ml, networks, matrices  # noqa: E402,F401  (registration order = listing order)
 
 # Names that stand for every topic of a family module in `--topics`.
 GROUPS: dict[str, tuple[str, ...]] = {
