@@ -119,7 +119,10 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         out = self._print(terms[0])
         for term in terms[1:]:
             if term.could_extract_minus_sign():
-                out += " - " + self._print(-term)
+                # A sum kept whole inside a sum (a key's order) keeps its brackets when negated:
+                # a - (1 - b), never a - 1 - b.
+                negated = self._print(-term)
+                out += " - " + (r"\left(%s\right)" % negated if term.is_Add else negated)
             else:
                 out += " + " + self._print(term)
         return out

@@ -325,12 +325,11 @@ def _d(wrt: sp.Symbol, partial: bool) -> str:
     return r"\frac{d}{d%s}" % tex(wrt)
 
 
-def step_json(step: Step, partial: bool = False, bound: frozenset = frozenset(), latex: bool = True) -> dict:
+def step_json(step: Step, partial: bool = False, bound: frozenset = frozenset()) -> dict:
     """One node and its substeps (sheet.json `steps`). With several variables
     the problem's derivatives are partial; a chain rule's own variable u
     (`bound` below its node) is a one-variable outer function, so d/du
-    stays ordinary. Without `latex` (a worked key's trees, whose key is its
-    rows) no node has "latex"."""
+    stays ordinary."""
     inner_bound = bound | {symbol for symbol, _ in step.bindings} if step.rule == "chain" else bound
     paths = len(step.bindings) if step.rule == "multivariable_chain" else 0
     return {
@@ -338,9 +337,9 @@ def step_json(step: Step, partial: bool = False, bound: frozenset = frozenset(),
         "wrt": step.wrt.name,
         "expr": plain(step.expr),
         "result": plain(step.result),
-        **({"latex": r"%s\left[%s\right] = %s" % (_d(step.wrt, partial and step.wrt not in bound),
-                                                   tex(step.expr), tex(step.result))} if latex else {}),
-        "substeps": [step_json(s, partial or position < paths, inner_bound, latex)
+        "latex": r"%s\left[%s\right] = %s" % (_d(step.wrt, partial and step.wrt not in bound),
+                                              tex(step.expr), tex(step.result)),
+        "substeps": [step_json(s, partial or position < paths, inner_bound)
                      for position, s in enumerate(step.substeps)],
     }
 
@@ -391,9 +390,11 @@ def problem_json(p: Problem, level: str = DEFAULT_POLICY) -> dict:
     single = len(p.exercise.wrt) == 1 and not p.exercise.components
     if p.exercise.worked is not None:
         narration = p.key(level)
+        # The answers as the answers-only key states them: standing alone (a
+        # worked key's last line may name an earlier value, o or delta).
         answers = [tex(line.forms[-1]) if line.forms else latex_equation(line)
-                   for line in narration.lines if line.final]
-        trees = [step_json(d, len(p.exercise.variables) > 1, latex=False) for d in p.derivations]
+                   for line in p.key("answers").lines if line.final]
+        trees = [step_json(d, len(p.exercise.variables) > 1) for d in p.derivations]
         lines = _worked_lines(p, level)
         return {
             "number": p.number,

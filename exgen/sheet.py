@@ -1014,6 +1014,10 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     # 2^12 of them for a 2-2-2 network.)
     if not draft.given and not _tame(problem.answers, variables, domain):
         return None, "a derivative astronomically large inside the domain"
+    if domain.bound is not None and _tower_height(expr) > 1:
+        # tan(e^(e^(x^3))) on |x| < 1/2: beyond the interval (where a reader of
+        # sheet.json may sample) too large for any checker to differentiate.
+        return None, "an exponential tower posed on an interval"
     verdict = Verdict(True)
     passed = set() if len(problem.trees) > 1 else None  # subtrees the trees share are checked once
     for derivation in problem.trees:
@@ -1115,8 +1119,11 @@ TAME_MAGNITUDE = 1e12
 def _tame(answers, variables, domain) -> bool:
     from .check import magnitude_at
 
-    low, high = domain.sample_interval
-    corners = [dict(zip(variables, values))
+    # A domain narrower than the real line (tan on |x| < 1/2) is also judged on
+    # the reals' interval: a reader who samples the function where it is
+    # defined must not meet tan(e^(e^(x^3))) at x = 2.
+    ends = {domain.sample_interval, Domain().sample_interval} if domain.bound is not None else {domain.sample_interval}
+    corners = [dict(zip(variables, values)) for low, high in sorted(ends)
                for values in itertools.product((mpmath.mpf(low), mpmath.mpf(high)), repeat=len(variables))]
     # Infinity means undefined at a corner (not overflow: mpmath has no overflow); the oracle judges that.
     numeric = [a for a in answers if isinstance(a, sp.Expr) and not a.has(AppliedUndef)]

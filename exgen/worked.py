@@ -294,14 +294,16 @@ class Product(Shown):
         return _combined(operator.mul, sp.Mul, [concrete(a, env) for a in self.args])
 
     def _latex(self, printer, exp=None):
-        out = []
+        out = ""
         for factor in self.args:
             printed = printer._print(factor)
             if isinstance(factor, InOrder) or (isinstance(factor, sp.Expr) and factor.is_Add) or (
                     out and printed.lstrip().startswith("-")):  # 1.5 (-0.4 ...), never 1.5 - 0.4 ...
                 printed = r"\left(%s\right)" % printed
-            out.append(printed)
-        return " ".join(out)
+            # A number after a factor takes a dot: 0.5 \cdot 1.5, never 0.5 1.5 (read as one number).
+            glue = r" \cdot " if out and printed.lstrip()[:1] in "0123456789." else " "
+            out = out + glue + printed if out else printed
+        return out
 
 
 class Apply(Shown):
