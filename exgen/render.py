@@ -386,6 +386,19 @@ def _worked_lines(p: Problem, level: str) -> list[dict]:
     return lines
 
 
+def _problem_head(p: Problem) -> dict:
+    """What every problem's sheet.json entry starts with, worked or derived."""
+    return {
+        "number": p.number,
+        **({"section": p.section} if p.section else {}),
+        "topic": p.exercise.topic,
+        "rules": list(p.rules_used),
+        "difficulty": {"level": p.level, "steps": p.steps},
+        "domain": p.exercise.statement or "all real numbers",
+        "prompt_latex": prompt(p.exercise),
+    }
+
+
 def problem_json(p: Problem, level: str = DEFAULT_POLICY) -> dict:
     single = len(p.exercise.wrt) == 1 and not p.exercise.components
     if p.exercise.worked is not None:
@@ -397,13 +410,7 @@ def problem_json(p: Problem, level: str = DEFAULT_POLICY) -> dict:
         trees = [step_json(d, len(p.exercise.variables) > 1) for d in p.derivations]
         lines = _worked_lines(p, level)
         return {
-            "number": p.number,
-            **({"section": p.section} if p.section else {}),
-            "topic": p.exercise.topic,
-            "rules": list(p.rules_used),
-            "difficulty": {"level": p.level, "steps": p.steps},
-            "domain": p.exercise.statement or "all real numbers",
-            "prompt_latex": prompt(p.exercise),
+            **_problem_head(p),
             "answer_latex": answers[0] if len(answers) == 1 else answers,
             "check": p.check,
             "key": level,
@@ -423,13 +430,7 @@ def problem_json(p: Problem, level: str = DEFAULT_POLICY) -> dict:
     lines = [[line for stage in lines[:len(p.stages)] for line in stage] + target
              for target in lines[len(p.stages):]] if p.stages else lines
     return {
-        "number": p.number,
-        **({"section": p.section} if p.section else {}),
-        "topic": p.exercise.topic,
-        "rules": list(p.rules_used),
-        "difficulty": {"level": p.level, "steps": p.steps},
-        "domain": p.exercise.statement or "all real numbers",
-        "prompt_latex": prompt(p.exercise),
+        **_problem_head(p),
         "answer_latex": (matrix_latex(answers, len(p.exercise.wrt))
                          if p.exercise.components or (p.exercise.order > 1 and not single)
                          else answers[0] if single else answers),
