@@ -133,7 +133,8 @@ class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
         function written without brackets (ln x, sin 3x) would be followed by
         another factor brackets every function's argument: ln(x) sin(x), never
         ln x sin x (which reads as ln(x sin x))."""
-        factors = expr.as_ordered_factors()
+        # (as_ordered_factors would evaluate each factor of a number to sort it)
+        factors = list(expr.args) if self._settings["order"] in ("old", "none") else expr.as_ordered_factors()
         primes = [f for f in factors if _arbitrary_prime(f) is not None]
         if len(primes) > 1:
             # f'(g(p(x))) g'(p(x)) p'(x): the chain rule's factors outermost first, as the cheat-sheet writes them.
@@ -218,6 +219,16 @@ def _complement_first(factor) -> bool:
 
 
 _PRINTER = TextbookLatexPrinter()
+# The same style, terms and factors in the order they were built: its own
+# printer and memo, since `_PRINTER` orders the same sub-expressions elsewhere.
+_BUILT_PRINTER = TextbookLatexPrinter()
+_BUILT_PRINTER._settings["order"] = "none"
+
+
+def tex_as_built(expr: sp.Basic) -> str:
+    """LaTeX of a number as built (a worked key's exact values): ordering its
+    terms, SymPy's printer would evaluate each of them."""
+    return _BUILT_PRINTER.doprint(expr)
 
 
 # The longest answer (its LaTeX source) a sheet prints: a problem or a
@@ -381,4 +392,5 @@ def forget() -> None:
     for remembered in (tex, plain, _rebuilt):
         remembered.cache_clear()
     _PRINTER._memo.clear()
+    _BUILT_PRINTER._memo.clear()
     _PLAIN_PRINTER._memo.clear()

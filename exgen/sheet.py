@@ -630,9 +630,9 @@ class Attempt:
     number: int
     topic: str
     lines: tuple[tuple[str, int, str], ...]
-    draft: Draft | None = None
-    outline: tuple | None = None
-    steps: int = 0
+    # The sheet's questions the attempt reached, in the order asked: ("function",
+    # arguments of `Taken.refuses_function`) or ("outline", of `refuses_outline`).
+    checks: tuple[tuple[str, tuple], ...] = ()
 
 
 def _speculate(options: SheetOptions, slots, jobs: int) -> dict[int, Guess]:
@@ -713,8 +713,7 @@ def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
         if problem is not None:
             problem.key(options.key_level)  # narrated here, in parallel; remembered by the problem
             return Guess(problem, attempt + 1, tuple(attempts))
-        attempts.append(Attempt(attempt, chosen.name, tuple(records), facts.get("draft"), facts.get("outline"),
-                                facts.get("steps", 0)))
+        attempts.append(Attempt(attempt, chosen.name, tuple(records), tuple(facts.get("checks", ()))))
     return Guess(None, ATTEMPTS_PER_PROBLEM, tuple(attempts))
 
 
@@ -734,11 +733,10 @@ def _replay(slot: Slot, attempts: tuple[Attempt, ...], seen: "Taken") -> None:
     instead of what the search apart from the sheet found later."""
     for attempt in attempts:
         reason = None
-        if attempt.draft is not None:
-            reason = seen.refuses_function(attempt.draft, slot.level, attempt.number)
-            if reason is None and attempt.outline is not None:
-                reason = seen.refuses_outline(attempt.outline, attempt.number, slot.level, attempt.steps,
-                                              _span(attempt.topic, slot.level))
+        for kind, arguments in attempt.checks:
+            reason = (seen.refuses_function if kind == "function" else seen.refuses_outline)(*arguments)
+            if reason:
+                break
         if reason is None:
             emit_log(attempt.lines)
         else:
@@ -941,39 +939,49 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     if not expr.free_symbols:
         return None, "constant function"
     evaluated = at_point or draft.at_point
-    if signature is None:
-        facts["draft"] = Draft(expr, wrt=draft.wrt, components=draft.components, at_point=draft.at_point,
-                               order=draft.order, shape=draft.shape)  # what `Taken` reads, without the topic's trees
-        reason = seen.refuses_function(draft, level, attempt)
-    else:  # a parallel version: the same shape by design
-        reason = "the function of another version" if identity(expr, draft.components) in seen.strict else None
-    if reason:
-        return None, reason
+
+    def sheet_refuses(kind: str, *args) -> str | None:
+        # A rule of the sheet's variety, which reads the sheet's state: recorded
+        # in the order made, so `_replay` asks the same questions in that order.
+        facts.setdefault("checks", []).append((kind, args))
+        return seen.refuses_function(*args) if kind == "function" else seen.refuses_outline(*args)
+
+    def function_refused() -> str | None:
+        if signature is not None:  # a parallel version: the same shape by design
+            return "the function of another version" if identity(expr, draft.components) in seen.strict else None
+        # What `Taken` reads, without the topic's trees (a guess is pickled).
+        read = Draft(expr, wrt=draft.wrt, components=draft.components, at_point=draft.at_point, order=draft.order,
+                     shape=draft.shape)
+        return sheet_refuses("function", read, level, attempt)
+
+    # Cheapest and most often refusing first: a candidate's rule count is
+    # read off its trees (a millisecond or two) before its shape, domain and
+    # edges are asked about; which candidate is accepted does not depend on
+    # the order, only the reason a refused one logs. A topic that completes
+    # its draft later (a network: the trees cost more than the sheet's
+    # questions) is asked about its function first.
+    late = draft.complete is None
+    if not late:
+        reason = function_refused()
+        if reason:
+            return None, reason
     pair = disguise(expr)
     if pair:
         return None, f"a simpler problem in disguise ({pair})"
     if _tower_height(expr) > 2:
         return None, "an exponential tower (e^e^e^x): astronomically large, no friendly example"
     if draft.outline and signature is None:
-        facts["outline"] = draft.outline
-        reason = seen.refuses_outline(draft.outline, attempt)
+        reason = sheet_refuses("outline", draft.outline, attempt)
         if reason:
             return None, reason
     if draft.complete is not None:  # the function is accepted: now its trees and key
         draft = draft.complete()
     variables = tuple(sorted(expr.free_symbols | set(draft.wrt), key=lambda v: v.name))
-    domain = draft.domain or choose_domain(expr, variables)
-    if domain is None:
-        return None, "no domain where every logarithm, root and denominator is defined"
-    if len(variables) == 1 and expr.has(Sqrt, sp.asin, sp.acos, sp.Pow):
-        edge = edge_on_a_grid(expr, variables[0])
-        if edge is not None:
-            return None, f"its derivative has no value at x = {edge}, a decimal a checker samples at"
     try:
         earlier, trees = _trees(draft)
     except UnsupportedExpression as exc:
         return None, str(exc)
-    exercise = Exercise(chosen.name, expr, variables, draft.wrt, domain, draft.name, draft.note, draft.prompt,
+    exercise = Exercise(chosen.name, expr, variables, draft.wrt, None, draft.name, draft.note, draft.prompt,
                         draft.components, draft.point_values, draft.at_point, draft.order, draft.given, draft.worked,
                         draft.outline, draft.shape)
     # The rule filters read the trees before tidying (tidying, the costly part,
@@ -989,23 +997,41 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
         return None, f"does not use {'/'.join(chosen.uses)}"
     if chosen.root and _core_rule(problem.derivation) not in chosen.root:
         return None, f"is a {_core_rule(problem.derivation)}, not a {'/'.join(chosen.root)}"
-    if signature is None:
-        facts["outline"], facts["steps"] = problem.outline, problem.steps
-        reason = seen.refuses_outline(problem.outline, attempt, level, problem.steps, _span(chosen.name, level))
+    if late:
+        reason = function_refused()
         if reason:
             return None, reason
+    if signature is None:
+        reason = sheet_refuses("outline", problem.outline, attempt, level, problem.steps, _span(chosen.name, level))
+        if reason:
+            return None, reason
+    domain = draft.domain or choose_domain(expr, variables)
+    if domain is None:
+        return None, "no domain where every logarithm, root and denominator is defined"
+    if len(variables) == 1 and expr.has(Sqrt, sp.asin, sp.acos, sp.Pow):
+        edge = edge_on_a_grid(expr, variables[0])
+        if edge is not None:
+            return None, f"its derivative has no value at x = {edge}, a decimal a checker samples at"
+    exercise = replace(exercise, domain=domain)
     if not draft.prompt and len(variables) == 1 and _shrinks(expr):
         return None, "a simpler problem in disguise (it simplifies to far fewer operations)"
+    shown = draft.prompt or tex(expr)
+    # Decided before tidying, the costly part: a function too long to print,
+    # or a rules' result past TIDIED_AT_MOST times the printable length (in
+    # 600 problems tidying never brought one from over 240 characters to 120).
+    preferred = draft.preferred or (None,) * len(trees)
+    if draft.worked is None and (len(shown) > 2 * MAX_ANSWER_LATEX or any(
+            form is None and len(tex(tree.result)) > TIDIED_AT_MOST * MAX_ANSWER_LATEX
+            for tree, form in zip(trees, preferred))):
+        return None, "too long to print"
     derivations = _finished(draft, trees)
     problem = Problem(index + 1, level, exercise, derivations, earlier=earlier)
     # A constant derivative is too easy above "easy" for a function of x; a
     # topic with its own prompt (a gradient of w^T x + w_0) may ask for one.
     if level != "easy" and not draft.prompt and not any(a.free_symbols for a in problem.answers):
         return None, "constant derivative"
-    shown = draft.prompt or tex(expr)
     # A worked key prints its own rows (the topic keeps them short), not the trees' results.
-    if draft.worked is None and (any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers)
-                                 or len(shown) > 2 * MAX_ANSWER_LATEX):
+    if draft.worked is None and any(len(tex(a)) > MAX_ANSWER_LATEX for a in problem.answers):
         return None, "too long to print"
     points = sample_points(domain, variables, oracle)
     if not _friendly(expr, variables, points):
@@ -1045,6 +1071,10 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
             return None, "duplicate of an earlier problem at the same point"
     return problem, ""
 
+
+# A rules' result longer than this many printable lengths is refused before
+# it is tidied (`_candidate`): tidying shortens by less than half.
+TIDIED_AT_MOST = 2
 
 # A function whose simplest form has at most this share of its operations is
 # a simpler problem in disguise (what SymPy's simplify would show a student).
