@@ -407,6 +407,7 @@ def problem_identity(draft) -> str:
     return f"{identity(draft.expr, draft.components)} d/d{asked}"
 
 
+@functools.lru_cache(maxsize=4096)  # read when a candidate is drawn and again when it is kept
 def shapes(expr: sp.Expr, components=(), own: str = "") -> tuple:
     """The problem's shapes: its function's tree with every number replaced
     by K (x^2 sin 3x and x^4 sin 2x are one shape: a parallel version's, not

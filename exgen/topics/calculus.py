@@ -46,7 +46,9 @@ def _function_family(make: Callable[[sp.Expr], sp.Expr], positive_inner: bool):
                 return compose.power(rng) * make(coefficient(rng, 2, 5, signed=not positive_inner) * X)
             return make(compose.inner(rng, positive=positive_inner))
         if rng.random() < 0.5:
-            return compose.power(rng) * make(compose.inner(rng, positive=positive_inner))
+            # x^n f(inner) alone is a medium problem's four or five rules: a second term makes it hard.
+            return (compose.power(rng) * make(compose.inner(rng, positive=positive_inner))
+                    + compose.term(rng, max(1, budget - 11)))
         return make(compose.term(rng, budget - 5, positive=positive_inner))
     return build
 

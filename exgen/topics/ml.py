@@ -106,11 +106,14 @@ def _monomial(rng: random.Random, variables) -> sp.Expr:
     return term if term.free_symbols else term * variables[0]
 
 
-def _partial_term(rng: random.Random, variables, rich: bool) -> sp.Expr:
+_RICH = ("monomial", "exp", "sin", "cos", "ln", "product")
+
+
+def _partial_term(rng: random.Random, variables, rich: bool, shapes: tuple[str, ...] = _RICH) -> sp.Expr:
     if not rich:
         return _monomial(rng, variables)
     a, b = rng.sample(list(variables), 2)
-    shape = pick(rng, ("monomial", "exp", "sin", "cos", "ln", "product"))
+    shape = pick(rng, shapes)
     k = coefficient(rng, 2, 4, signed=False)
     if shape == "exp":
         return sp.exp(k * a * b) if rng.random() < 0.5 else a * sp.exp(k * b)
@@ -136,6 +139,7 @@ def _partial(rng: random.Random, budget: int):
     return Draft(expr, wrt=tuple(v for v in variables if expr.has(v)))
 
 
+_HARD_CHAIN = ("exp", "sin", "ln")
 _PATHS = (
     lambda rng: sp.cos(T), lambda rng: sp.sin(T), lambda rng: sp.exp(T),
     lambda rng: T**2, lambda rng: coefficient(rng, 2, 4) * T + coefficient(rng, 1, 3),
@@ -154,7 +158,11 @@ def _multivariable_chain(rng: random.Random, budget: int):
     elif budget <= 13:
         f = _monomial(rng, (X, Y)) + _monomial(rng, (X, Y))
     else:
-        f = _partial_term(rng, (X, Y), rich=True) + _monomial(rng, (X, Y))
+        # The terms whose chain rule takes a hard problem's 10 or more rules (a cos(kb) or a^2 e^b
+        # with two paths takes 6 to 9, a medium problem's count).
+        f = _partial_term(rng, (X, Y), rich=True, shapes=_HARD_CHAIN)
+        if rng.random() < 0.5:
+            f += _monomial(rng, (X, Y))
     paths = rng.sample(list(_PATHS), 2)
     inner = ((X, paths[0](rng)), (Y, paths[1](rng)))
     tree = multivariable_chain(f, inner, T)
