@@ -252,11 +252,20 @@ def test_the_worked_key_is_two_to_five_lines_for_most_problems(mixed_sheets):
 
 
 def test_trivial_steps_are_folded_into_the_line_that_needs_them():
-    sheet = build_sheet(SheetOptions(count=6, seed=2, topics=("sigmoid", "chain")))
-    for problem in sheet.problems:
-        rules = [line.rule for line in problem.key("worked").lines]
-        for folded in ("constant", "identity", "linear", "sum", "difference", "power"):
-            assert folded not in rules or len(rules) == 1, (problem.exercise.expr, rules)
+    from exgen.sheet import _core_rule
+
+    seen_outer_sum = False
+    for seed in (2, 3, 4):
+        sheet = build_sheet(SheetOptions(count=6, seed=seed, topics=("sigmoid", "chain")))
+        for problem in sheet.problems:
+            rules = [line.rule for line in problem.key("worked").lines]
+            # A sum as the outermost rule frames its parts (x^5 sigma(x^2) + x^4: the sum, the
+            # product's line, the sum put together); inside, a sum or a power is never a line.
+            outer = _core_rule(problem.derivation)
+            seen_outer_sum |= outer == "sum" and len(rules) > 1
+            for folded in ("constant", "identity", "linear", "sum", "difference", "power"):
+                assert folded not in rules or len(rules) == 1 or folded == outer, (problem.exercise.expr, rules)
+    assert seen_outer_sum, "no outermost sum on these sheets any more: pick seeds with one"
 
 
 def test_logistic_regression_is_the_cheat_sheets_chain_with_the_cancellation_shown():

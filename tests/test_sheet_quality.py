@@ -226,6 +226,7 @@ def test_a_stated_domain_is_the_functions_whole_domain(topics):
 
 
 def test_a_derivative_edge_on_a_two_place_decimal_is_refused():
+    import dataclasses
     import random
 
     from exgen.compose import Draft, edge_on_a_grid
@@ -237,8 +238,10 @@ def test_a_derivative_edge_on_a_two_place_decimal_is_refused():
     assert edge_on_a_grid(sp.acos(3 * x), x) is None  # 1/3 is no two-place decimal
     assert edge_on_a_grid(sp.log(2 * x + 4), x) is None  # ln is undefined at its edge: nothing to sample
     assert edge_on_a_grid(x ** sp.Rational(3, 2), x) is None  # its derivative exists at 0
+    # A topic taking any rule count and outer rule: the edge is what refuses these.
+    anything = dataclasses.replace(TOPICS["chain"], root=(), ranges=(("medium", (1, 20)),))
     for expr in (Sqrt(3 * x + 3), sp.acos(-4 * x), (2 * x + 1) ** sp.Rational(1, 2) * x):
-        problem, reason = _candidate(TOPICS["chain"], random.Random(1), 0, "medium", Taken(), draft=Draft(expr),
+        problem, reason = _candidate(anything, random.Random(1), 0, "medium", Taken(), draft=Draft(expr),
                                      oracle=random.Random(2))
         assert problem is None and "decimal" in reason, (expr, reason)
 

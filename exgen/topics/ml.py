@@ -163,8 +163,12 @@ def _multivariable_chain(rng: random.Random, budget: int):
         f = _partial_term(rng, (X, Y), rich=True, shapes=_HARD_CHAIN)
         if rng.random() < 0.5:
             f += _monomial(rng, (X, Y))
-    paths = rng.sample(list(_PATHS), 2)
-    inner = ((X, paths[0](rng)), (Y, paths[1](rng)))
+    while True:
+        paths = rng.sample(list(_PATHS), 2)
+        inner = ((X, paths[0](rng)), (Y, paths[1](rng)))
+        # x = sin t and y = cos t make ln(x^2 + y^2 + 1) the constant ln 2: a problem in disguise.
+        if not (f.has(sp.log) and {path for _, path in inner} == {sp.sin(T), sp.cos(T)}):
+            break
     tree = multivariable_chain(f, inner, T)
     prompt = r"z = f(x, y) = %s, \quad x = %s, \quad y = %s" % tuple(
         _tex(e) for e in (f, inner[0][1], inner[1][1]))
