@@ -908,9 +908,14 @@ def _trees(draft: Draft) -> tuple[tuple[tuple[Step, ...], ...], tuple[Step, ...]
 
 def _finished(draft: Draft, trees: tuple[Step, ...]) -> tuple[Step, ...]:
     """The trees with their answers tidied (or in the course's preferred form)."""
-    preferred = draft.preferred or (None,) * len(trees)
     via = draft.via or (None,) * len(trees)
-    return tuple(finish(tree, pref, form) for tree, pref, form in zip(trees, preferred, via, strict=True))
+    return tuple(finish(tree, pref, form)
+                 for tree, pref, form in zip(trees, _preferred(draft, trees), via, strict=True))
+
+
+def _preferred(draft: Draft, trees: tuple[Step, ...]) -> tuple:
+    """Each tree's answer in the course's form, or None where it is tidied."""
+    return draft.preferred or (None,) * len(trees)
 
 
 def _core(derivation: Step) -> Step:
@@ -1020,10 +1025,9 @@ def _candidate(chosen: Topic, rng, index, level, seen: Taken, at_point=False, dr
     # Decided before tidying, the costly part: a function too long to print,
     # or a rules' result past TIDIED_AT_MOST times the printable length (in
     # 600 problems tidying never brought one from over 240 characters to 120).
-    preferred = draft.preferred or (None,) * len(trees)
     if draft.worked is None and (len(shown) > 2 * MAX_ANSWER_LATEX or any(
             form is None and len(tex(tree.result)) > TIDIED_AT_MOST * MAX_ANSWER_LATEX
-            for tree, form in zip(trees, preferred))):
+            for tree, form in zip(trees, _preferred(draft, trees)))):
         return None, "too long to print"
     derivations = _finished(draft, trees)
     problem = Problem(index + 1, level, exercise, derivations, earlier=earlier)
