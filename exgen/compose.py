@@ -10,6 +10,7 @@ Every draw takes an explicit `random.Random` and chooses only from tuples, so
 a seed determines the result on every machine and PYTHONHASHSEED.
 """
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -318,6 +319,13 @@ def _critical_parts(expr: sp.Expr):
         yield from RULES.conditions(node)
 
 
+@functools.lru_cache(maxsize=1024)  # a candidate's domain, textbook domain and edges read the same parts
+def _sorted_parts(expr: sp.Expr) -> tuple:
+    """`_critical_parts` once each, in a fixed order (not the hash seed's)."""
+    return tuple(sorted(set(_critical_parts(expr)), key=lambda p: (sp.default_sort_key(p[0]), p[1])))
+
+
+@functools.lru_cache(maxsize=4096)  # the same parts (x, x^2 + 1) recur in candidate after candidate
 def _holds_on(part: sp.Expr, requirement: str, variables, grid) -> bool:
     """Is `part` positive (or nonzero) everywhere on the grid of a domain?
 
@@ -392,7 +400,7 @@ def choose_domain(expr: sp.Expr, variables: tuple[sp.Symbol, ...],
     """The first candidate domain (by default all reals, then x > 0, then
     |x| < 1, 1/2, 1/4) on which every condition of `expr`'s rules holds (a
     logarithm's argument positive, a denominator nonzero, ...), else None."""
-    parts = sorted(set(_critical_parts(expr)), key=lambda p: (sp.default_sort_key(p[0]), p[1]))
+    parts = _sorted_parts(expr)
     for domain in candidates:
         if all(_holds_on(part, req, variables, domain.grid) for part, req in parts):
             return domain
@@ -407,7 +415,7 @@ def textbook_domain(expr: sp.Expr, x: sp.Symbol) -> str | None:
     condition's numerator and denominator, not SymPy's inequality solver
     (tens of milliseconds a problem)."""
     domain = sp.S.Reals
-    for part, requirement in sorted(set(_critical_parts(expr)), key=lambda p: (sp.default_sort_key(p[0]), p[1])):
+    for part, requirement in _sorted_parts(expr):
         allowed = _where_holds(part, requirement, x)
         if allowed is None:
             return None
@@ -522,7 +530,7 @@ def edge_on_a_grid(expr: sp.Expr, x: sp.Symbol) -> sp.Rational | None:
     places between 0.05 and 2.95 from 0: a checker sampling at k/100 there (as
     the reference checker does, whatever domain the sheet states) would find
     no derivative. None if there is none."""
-    for part, requirement in sorted(set(_critical_parts(expr)), key=lambda p: (sp.default_sort_key(p[0]), p[1])):
+    for part, requirement in _sorted_parts(expr):
         if requirement != "positive":
             continue
         numerator = sp.fraction(sp.together(to_elementary(part)))[0]

@@ -30,6 +30,7 @@ To add a function, write one `FunctionRule` in a module of `exgen/rules/`
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -353,6 +354,27 @@ class CourseFunction(sp.Function):
 def to_elementary(expr):
     """The same expression in SymPy's own functions only (for numeric work,
     exact values and check strings)."""
+    try:
+        return _elementary(RULES.version, expr)
+    except TypeError:  # unhashable (a mutable Matrix)
+        return _to_elementary(expr)
+
+
+# Remembered: a candidate's function is rewritten for its shape, its
+# disguise test, its domain and its check strings, each from the same tree
+# (two in three calls repeat one). Keyed by the registry's version, which
+# changes with the rules that decide the rewriting.
+@functools.lru_cache(maxsize=4096)
+def _elementary(version: int, expr):
+    return _to_elementary(expr)
+
+
+def forget() -> None:
+    """Drop the remembered rewritings (see `forms.forget`)."""
+    _elementary.cache_clear()
+
+
+def _to_elementary(expr):
     heads = _elementary_heads()
     if not heads or not expr.has(*heads):
         return expr
