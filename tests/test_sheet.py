@@ -366,6 +366,8 @@ def test_same_options_give_identical_sheet_json(options):
     SheetOptions(count=15, seed=1, difficulty="easy", topics=("power",)),
     SheetOptions(count=12, seed=2, difficulty="easy", topics=("sigmoid", "relu")),
     SheetOptions(count=9, seed=4, at_point=True, topics=("chain", "linear")),
+    # Worked keys narrated in parallel print the sheet's decimals, not a guess's.
+    SheetOptions(count=6, seed=4, topics=("backprop", "matrix-calculus"), decimals=3),
 ])
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_problems_made_in_parallel_are_the_sheet_made_in_one_process(options, jobs):
