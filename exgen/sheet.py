@@ -770,7 +770,7 @@ def _first_guess(options: SheetOptions, slot: Slot) -> Guess:
         if problem is not None:
             # Narrated here, in parallel, at the sheet's decimals: remembered by
             # the problem, and kept when it is placed on the sheet (`_placed`).
-            problem = replace(problem, decimals=options.decimals)
+            problem = _placed(problem, decimals=options.decimals)
             problem.key(options.key_level)
             return Guess(problem, attempt + 1, tuple(attempts))
         attempts.append(Attempt(attempt, chosen.name, tuple(records), tuple(facts.get("checks", ()))))
