@@ -1276,6 +1276,9 @@ def tidy_value(value: sp.Expr) -> sp.Expr:
         value = sp.nsimplify(value)
     # Powers denested first: 27^(1/ln 3) is e^3 (force: the bases are numbers;
     # the value is checked against the numeric derivative afterwards all the same).
-    value = sp.powdenest(value, force=True)
+    # Only a power with an exponent other than an integer has anything to
+    # denest (a softmax's e^2/(e + e^2 + e^3) has none): half the cost of a value.
+    if any(node.is_Pow and not node.exp.is_Integer for node in sp.preorder_traversal(value)):
+        value = sp.powdenest(value, force=True)
     # An exact value over one denominator: e (1 + 2e) / (1 + 3e)^2, not e (1 - e/(1 + 3e)) / (1 + 3e).
     return tidy(sp.together(value))
