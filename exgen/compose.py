@@ -319,14 +319,28 @@ def _critical_parts(expr: sp.Expr):
         yield from RULES.conditions(node)
 
 
-@functools.lru_cache(maxsize=1024)  # a candidate's domain, textbook domain and edges read the same parts
 def _sorted_parts(expr: sp.Expr) -> tuple:
     """`_critical_parts` once each, in a fixed order (not the hash seed's)."""
+    return _parts(RULES.version, expr)
+
+
+# Remembered: a candidate's domain, textbook domain and edges read the same
+# parts. Keyed by the registry's version, whose rules state the conditions.
+@functools.lru_cache(maxsize=1024)
+def _parts(version: int, expr: sp.Expr) -> tuple:
     return tuple(sorted(set(_critical_parts(expr)), key=lambda p: (sp.default_sort_key(p[0]), p[1])))
 
 
-@functools.lru_cache(maxsize=4096)  # the same parts (x, x^2 + 1) recur in candidate after candidate
-def _holds_on(part: sp.Expr, requirement: str, variables, grid) -> bool:
+def forget() -> None:
+    """Drop the remembered conditions and their tests (see `forms.forget`)."""
+    _parts.cache_clear()
+    _holds_on.cache_clear()
+
+
+# Remembered (by the registry's version too): the same parts (x, x^2 + 1)
+# recur in candidate after candidate.
+@functools.lru_cache(maxsize=4096)
+def _holds_on(version: int, part: sp.Expr, requirement: str, variables, grid) -> bool:
     """Is `part` positive (or nonzero) everywhere on the grid of a domain?
 
     In floats first, where only a clear yes counts (every value, and every
@@ -402,7 +416,7 @@ def choose_domain(expr: sp.Expr, variables: tuple[sp.Symbol, ...],
     logarithm's argument positive, a denominator nonzero, ...), else None."""
     parts = _sorted_parts(expr)
     for domain in candidates:
-        if all(_holds_on(part, req, variables, domain.grid) for part, req in parts):
+        if all(_holds_on(RULES.version, part, req, variables, domain.grid) for part, req in parts):
             return domain
     return None
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import sympy
 
-from . import __version__, check, export, forms, registry, steps
+from . import __version__, check, compose, export, forms, registry, steps
 from .compile import compile_all, find_engine
 from .errors import ExgenError, TexFailed, TexMissing
 from .output import prepare_folder, write_files
@@ -469,7 +469,7 @@ def _student_files(job) -> tuple[dict[str, bytes], dict, tuple]:
     files = {f"{stem}-{name[len(prefix):]}": data for name, data in rendered.items()}
     _students_made += 1
     if _students_made % STUDENTS_BETWEEN_FORGETTING == 0:
-        for module in (forms, check, steps, registry):
+        for module in (forms, check, compose, steps, registry):
             module.forget()
     if pdf:
         with tempfile.TemporaryDirectory(prefix="exgen-student-") as scratch:

@@ -714,13 +714,24 @@ class _Claims:
         self.taken = context.Value("i", 0)
 
     def __iter__(self):
+        lock = self.taken.get_lock()
         while True:
-            with self.taken.get_lock():
+            # Held for a moment only; never released if a process died holding
+            # it (the pool terminates its others when one dies): then the
+            # slots left are drawn in order, not waited for.
+            if not lock.acquire(timeout=CLAIM_WAIT):
+                return
+            try:
                 k = self.taken.value
                 self.taken.value = k + 1
+            finally:
+                lock.release()
             if k >= len(self.order):
                 return
             yield self.order[k]
+
+
+CLAIM_WAIT = 10.0  # seconds
 
 
 _CLAIMS: _Claims | None = None  # a child's handle on its parent's claims
@@ -745,8 +756,11 @@ def _drawn_apart(options: SheetOptions) -> bytes:
     # A topic's builders are closures, which do not pickle: the child makes its own slots.
     guesses = _first_candidates(options, _slots(options), _CLAIMS)
     for index, guess in guesses.items():
-        if pickle.loads(exact_dumps(guess)) != guess:
+        back = pickle.loads(exact_dumps(guess))
+        if back != guess:
             guesses[index] = Guess(None, 0)
+        elif guess.problem is not None and back.problem.__dict__.get("_keys") != guess.problem.__dict__.get("_keys"):
+            guess.problem.__dict__.pop("_keys", None)  # narrated again where it is placed (`Problem.key`)
     return exact_dumps(guesses)
 
 
@@ -1276,9 +1290,6 @@ def tidy_value(value: sp.Expr) -> sp.Expr:
         value = sp.nsimplify(value)
     # Powers denested first: 27^(1/ln 3) is e^3 (force: the bases are numbers;
     # the value is checked against the numeric derivative afterwards all the same).
-    # Only a power with an exponent other than an integer has anything to
-    # denest (a softmax's e^2/(e + e^2 + e^3) has none): half the cost of a value.
-    if any(node.is_Pow and not node.exp.is_Integer for node in sp.preorder_traversal(value)):
-        value = sp.powdenest(value, force=True)
+    value = sp.powdenest(value, force=True)
     # An exact value over one denominator: e (1 + 2e) / (1 + 3e)^2, not e (1 - e/(1 + 3e)) / (1 + 3e).
     return tidy(sp.together(value))

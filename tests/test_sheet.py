@@ -448,6 +448,29 @@ def test_a_guess_stopped_by_trouble_is_drawn_again_in_order(monkeypatch, trouble
     assert not guessing
 
 
+def test_slots_are_handed_out_once_each_and_a_stuck_counter_is_not_waited_for(monkeypatch):
+    """Each slot goes to one process, in the given order; a counter whose lock
+    a dead process still holds ends the handing out (the slots left are
+    drawn in order) instead of hanging the sheet."""
+    import multiprocessing
+    import threading
+
+    from exgen import sheet
+
+    context = multiprocessing.get_context("fork")
+    claims = sheet._Claims(context, (3, 1, 2))
+    assert list(claims) == [3, 1, 2]
+    assert list(claims) == []
+    stuck = sheet._Claims(context, (0, 1))
+    stuck.taken.get_lock().acquire()  # as a process killed inside the lock leaves it
+    monkeypatch.setattr(sheet, "CLAIM_WAIT", 0.2)
+    handed = []
+    waiting = threading.Thread(target=lambda: handed.append(list(stuck)), daemon=True)
+    waiting.start()
+    waiting.join(timeout=20)
+    assert handed == [[]], "waited for a lock no one will release"
+
+
 def test_an_interrupt_while_drawing_in_parallel_stops_the_children_at_once(monkeypatch):
     """Ctrl-C must not wait for the children's share of the sheet (they
     ignore SIGINT, which is the parent's to report)."""
