@@ -59,8 +59,9 @@ class RememberingPrinter:
 
 
 class TextbookLatexPrinter(RememberingPrinter, LatexPrinter):
-    def __init__(self):
-        super().__init__({"ln_notation": True, "fold_func_brackets": True})
+    def __init__(self, order: str | None = None):
+        # `order`: SymPy's term order ("none": as built; None: SymPy's default).
+        super().__init__({"ln_notation": True, "fold_func_brackets": True, "order": order})
 
     def _print_Symbol(self, expr, style="plain"):
         name = expr.name
@@ -221,8 +222,7 @@ def _complement_first(factor) -> bool:
 _PRINTER = TextbookLatexPrinter()
 # The same style, terms and factors in the order they were built: its own
 # printer and memo, since `_PRINTER` orders the same sub-expressions elsewhere.
-_BUILT_PRINTER = TextbookLatexPrinter()
-_BUILT_PRINTER._settings["order"] = "none"
+_BUILT_PRINTER = TextbookLatexPrinter(order="none")
 
 
 def tex_as_built(expr: sp.Basic) -> str:
